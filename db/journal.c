@@ -1,0 +1,1 @@
+/* db/journal.c — placeholder, being written */

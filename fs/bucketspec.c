@@ -1,0 +1,1 @@
+/* fs/bucketspec.c — placeholder, being written */

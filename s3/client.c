@@ -1,0 +1,1 @@
+/* s3/client.c — placeholder, being written */

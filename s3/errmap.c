@@ -1,0 +1,1 @@
+/* s3/errmap.c — placeholder, being written */

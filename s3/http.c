@@ -1,0 +1,1 @@
+/* s3/http.c — placeholder, being written */

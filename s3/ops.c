@@ -1,0 +1,1 @@
+/* s3/ops.c — placeholder, being written */

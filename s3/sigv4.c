@@ -1,0 +1,1 @@
+/* s3/sigv4.c — placeholder, being written */

@@ -1,0 +1,1 @@
+/* s3/uri.c — placeholder, being written */

@@ -1,0 +1,1 @@
+/* s3/xml.c — placeholder, being written */

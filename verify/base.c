@@ -1,0 +1,1 @@
+/* verify/base.c — placeholder, being written */

@@ -1,0 +1,1 @@
+/* verify/etag.c — placeholder, being written */

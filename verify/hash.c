@@ -1,0 +1,1 @@
+/* verify/hash.c — placeholder, being written */
