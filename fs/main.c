@@ -1,6 +1,81 @@
+/*
+ * fs/main.c — s3bridge's entry point: dispatches the commands.
+ *   s3bridge mount [OPTIONS] BUCKET... MOUNTPOINT
+ *   s3bridge unmount MOUNTPOINT
+ *   s3bridge --help | --version
+ * mount.s3bridge (mount(8)'s helper) runs this as
+ *   s3bridge mount -o OPTIONS SOURCE MOUNTPOINT.
+ */
+#include <errno.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mount.h"
+
+static int cmd_mount(int argc, char **argv)
 {
-	puts("s3bridge " S3B_VERSION);
+	struct s3b_mount_conf conf;
+	int rc = s3b_cli_parse_mount(argc, argv, &conf);
+
+	if (rc == 1)
+		return 0;
+	if (rc)
+		return 2;
+	rc = s3b_mount_main(&conf);
+	s3b_mount_conf_free(&conf);
+	return rc;
+}
+
+static int cmd_unmount(int argc, char **argv)
+{
+	pid_t pid;
+	int status;
+
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: s3bridge unmount MOUNTPOINT\n");
+		return 2;
+	}
+	/* fusermount3 -u: the kernel sends every pending release, then
+	 * destroy; the daemon finishes its uploads before it exits */
+	pid = fork();
+	if (pid < 0) {
+		perror("s3bridge: fork");
+		return 1;
+	}
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-u", argv[1], (char *)NULL);
+		fprintf(stderr, "s3bridge: cannot run fusermount3: %s (install fuse3)\n",
+			strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return 1;
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		s3b_cli_usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		s3b_cli_usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("s3bridge %s\n", S3B_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "mount") == 0)
+		return cmd_mount(argc - 1, argv + 1);
+	if (strcmp(argv[1], "unmount") == 0 || strcmp(argv[1], "umount") == 0)
+		return cmd_unmount(argc - 1, argv + 1);
+	fprintf(stderr, "s3bridge: unknown command '%s' (see s3bridge --help)\n", argv[1]);
+	return 2;
 }

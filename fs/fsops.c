@@ -1,0 +1,439 @@
+/*
+ * fs/fsops.c — the FUSE callbacks (libfuse high-level API).  Each is a thin
+ * adapter in the manner of libfuse's passthrough examples: unpack the
+ * request, call a helper of files.c, objops.c or nodes.c that returns 0
+ * or a positive errno, and negate it here, the one place where errno
+ * becomes a FUSE reply.
+ */
+#define FUSE_USE_VERSION 35
+#include <fuse.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "fsint.h"
+#include "log.h"
+
+static struct s3b_mount *mnt(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+static struct s3b_fh *fh_of(const struct fuse_file_info *fi)
+{
+	return fi ? (struct s3b_fh *)(uintptr_t)fi->fh : NULL;
+}
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct s3b_mount *m = mnt();
+
+	cfg->use_ino = 0;
+	cfg->nullpath_ok = 0;
+	cfg->hard_remove = 1;       /* no .fuse_hidden copies of unlinked open files */
+	cfg->kernel_cache = 0;
+	cfg->auto_cache = 0;
+	cfg->entry_timeout = m->conf.attr_timeout;
+	cfg->attr_timeout = m->conf.attr_timeout;
+	cfg->negative_timeout = m->conf.attr_timeout;
+	conn->max_write = 1u << 20;
+	conn->max_read = 1u << 20; /* must equal the max_read mount option */
+	conn->max_readahead = 1u << 20;
+	conn->want |= FUSE_CAP_ASYNC_READ;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE; /* correctness first */
+	return m;
+}
+
+static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct s3b_mount *m = mnt();
+	struct s3b_fh *fh = fh_of(fi);
+	struct s3b_path p;
+	struct s3b_node n;
+	int rc;
+
+	if (fh)
+		return -s3b_file_getattr(m, fh, st);
+	rc = s3b_path_resolve(m, path, &p);
+	if (rc)
+		return -rc;
+	switch (p.kind) {
+	case S3B_P_ROOT:
+	case S3B_P_BUCKET:
+		s3b_dir_stat(m, 0755, st);
+		break;
+	case S3B_P_INTEGRITY:
+		if (*p.rel)
+			rc = ENOENT;
+		else
+			s3b_dir_stat(m, 0555, st);
+		break;
+	case S3B_P_OBJECT:
+		fh = s3b_file_find(m, path);
+		if (fh) {
+			rc = s3b_file_getattr(m, fh, st);
+			s3b_file_unref(m, fh);
+			break;
+		}
+		rc = s3b_node_lookup(m, p.b, p.key, &n);
+		if (!rc)
+			s3b_node_stat(m, &n, n.is_dir, st);
+		break;
+	}
+	s3b_path_free(&p);
+	return -rc;
+}
+
+/* ---- directories ---- */
+
+struct dirh {
+	enum s3b_path_kind kind;
+	struct s3b_dirstream *ds;
+};
+
+static int op_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct s3b_mount *m = mnt();
+	struct s3b_path p;
+	struct dirh *d;
+	struct s3b_node n;
+	int rc = s3b_path_resolve(m, path, &p);
+
+	if (rc)
+		return -rc;
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		rc = ENOMEM;
+		goto out;
+	}
+	d->kind = p.kind;
+	if (p.kind == S3B_P_INTEGRITY && *p.rel) {
+		rc = ENOTDIR;
+	} else if (p.kind == S3B_P_OBJECT || p.kind == S3B_P_BUCKET) {
+		if (p.kind == S3B_P_OBJECT) {
+			rc = s3b_node_lookup(m, p.b, p.key, &n);
+			if (!rc && !n.is_dir)
+				rc = ENOTDIR;
+		}
+		if (!rc)
+			rc = s3b_dirstream_open(m, p.b, p.key, &d->ds);
+	}
+	if (rc) {
+		free(d);
+		goto out;
+	}
+	fi->fh = (uintptr_t)d;
+out:
+	s3b_path_free(&p);
+	return -rc;
+}
+
+static int op_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+
+	(void)path;
+	if (d) {
+		s3b_dirstream_close(d->ds);
+		free(d);
+	}
+	return 0;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct s3b_mount *m = mnt();
+	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+	enum fuse_fill_dir_flags ff = (flags & FUSE_READDIR_PLUS) ? FUSE_FILL_DIR_PLUS : 0;
+	struct stat st;
+
+	(void)path;
+	if (off < 0)
+		return -EINVAL;
+	/* offsets: 1 after ".", 2 after "..", 3+i after item i */
+	if (off == 0) {
+		s3b_dir_stat(m, 0755, &st);
+		if (fill(buf, ".", &st, 1, ff))
+			return 0;
+		off = 1;
+	}
+	if (off == 1) {
+		s3b_dir_stat(m, 0755, &st);
+		if (fill(buf, "..", &st, 2, ff))
+			return 0;
+		off = 2;
+	}
+	if (d->kind == S3B_P_ROOT) {
+		size_t n_items = m->n_buckets + 1;
+
+		for (size_t i = (size_t)off - 2; i < n_items; i++) {
+			const char *name = i < m->n_buckets ? m->buckets[i].spec.name : S3B_INTEGRITY_DIR;
+
+			s3b_dir_stat(m, i < m->n_buckets ? 0755 : 0555, &st);
+			if (fill(buf, name, &st, (off_t)i + 3, ff))
+				break;
+		}
+		return 0;
+	}
+	if (!d->ds)
+		return 0; /* .integrity is empty for now */
+	for (size_t i = (size_t)off - 2;; i++) {
+		const char *name;
+		int rc = s3b_dirstream_item(d->ds, i, &name, &st);
+
+		if (rc == ENOENT)
+			break;
+		if (rc)
+			return -rc;
+		if (fill(buf, name, &st, (off_t)i + 3, ff))
+			break;
+	}
+	return 0;
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	struct fuse_context *c = fuse_get_context();
+
+	return -s3b_obj_mkdir(mnt(), path, mode, c->uid, c->gid);
+}
+
+static int op_rmdir(const char *path)
+{
+	return -s3b_obj_rmdir(mnt(), path);
+}
+
+/* ---- names ---- */
+
+static int op_unlink(const char *path)
+{
+	return -s3b_obj_unlink(mnt(), path);
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+	return -s3b_obj_rename(mnt(), from, to, flags);
+}
+
+static int op_symlink(const char *target, const char *path)
+{
+	struct fuse_context *c = fuse_get_context();
+
+	return -s3b_obj_symlink(mnt(), target, path, c->uid, c->gid);
+}
+
+static int op_readlink(const char *path, char *buf, size_t size)
+{
+	return -s3b_obj_readlink(mnt(), path, buf, size);
+}
+
+/* ---- attributes ---- */
+
+static int set_posix(const char *path, struct fuse_file_info *fi, const struct s3b_posix_meta *pm)
+{
+	struct s3b_fh *fh = fh_of(fi);
+
+	if (fh && fh->writable)
+		return -s3b_file_set_posix(mnt(), fh, pm);
+	return -s3b_obj_set_posix(mnt(), path, pm);
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct s3b_posix_meta pm = { .has_mode = true, .mode = mode };
+
+	return set_posix(path, fi, &pm);
+}
+
+static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	struct s3b_posix_meta pm = { .has_uid = uid != (uid_t)-1, .uid = uid,
+				     .has_gid = gid != (gid_t)-1, .gid = gid };
+
+	if (!pm.has_uid && !pm.has_gid)
+		return 0;
+	return set_posix(path, fi, &pm);
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	struct s3b_posix_meta pm = { .has_mtime = true };
+
+	/* only the modification time is stored; atime is not kept */
+	if (!tv || tv[1].tv_nsec == UTIME_NOW)
+		clock_gettime(CLOCK_REALTIME, &pm.mtime);
+	else if (tv[1].tv_nsec == UTIME_OMIT)
+		return 0;
+	else
+		pm.mtime = tv[1];
+	return set_posix(path, fi, &pm);
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct s3b_fh *fh = fh_of(fi);
+
+	if (fh)
+		return -s3b_file_truncate(mnt(), fh, size);
+	return -s3b_obj_truncate(mnt(), path, size);
+}
+
+static int op_statfs(const char *path, struct statvfs *sv)
+{
+	(void)path;
+	memset(sv, 0, sizeof(*sv));
+	sv->f_bsize = 1u << 20;
+	sv->f_frsize = 1u << 20;
+	sv->f_blocks = 1ull << 30; /* object stores have no meaningful capacity: 1 PiB */
+	sv->f_bfree = sv->f_blocks;
+	sv->f_bavail = sv->f_blocks;
+	sv->f_files = 1ull << 32;
+	sv->f_ffree = sv->f_files;
+	sv->f_favail = sv->f_files;
+	sv->f_namemax = 255;
+	return 0;
+}
+
+/* ---- files ---- */
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+	struct s3b_fh *fh;
+	int rc = s3b_file_open(mnt(), path, fi->flags, &fh);
+
+	if (!rc)
+		fi->fh = (uintptr_t)fh;
+	return -rc;
+}
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct fuse_context *c = fuse_get_context();
+	struct s3b_fh *fh;
+	int rc = s3b_file_create(mnt(), path, fi->flags, mode, c->uid, c->gid, &fh);
+
+	if (!rc)
+		fi->fh = (uintptr_t)fh;
+	return -rc;
+}
+
+static int op_read(const char *path, char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	size_t got;
+	int rc = s3b_file_read(mnt(), fh_of(fi), buf, size, off, &got);
+
+	(void)path;
+	return rc ? -rc : (int)got;
+}
+
+static int op_write(const char *path, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	int rc = s3b_file_write(mnt(), fh_of(fi), buf, size, off);
+
+	(void)path;
+	return rc ? -rc : (int)size;
+}
+
+static int op_flush(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	return -s3b_file_flush(mnt(), fh_of(fi));
+}
+
+static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)datasync;
+	return -s3b_file_fsync(mnt(), fh_of(fi));
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	s3b_file_release(mnt(), fh_of(fi));
+	return 0;
+}
+
+static ssize_t op_copy_file_range(const char *in, struct fuse_file_info *fi_in, off_t off_in,
+				  const char *out, struct fuse_file_info *fi_out, off_t off_out,
+				  size_t len, int flags)
+{
+	(void)in, (void)fi_in, (void)off_in, (void)out, (void)fi_out, (void)off_out;
+	(void)len, (void)flags;
+	/* not ENOSYS: that would make the kernel stop asking for the mount's life */
+	return -EOPNOTSUPP;
+}
+
+/* ---- extended attributes ---- */
+
+static int op_getxattr(const char *path, const char *name, char *value, size_t size)
+{
+	size_t len = 0;
+	int rc = s3b_obj_getxattr(mnt(), path, name, value, size, &len);
+
+	return rc ? -rc : (int)len;
+}
+
+static int op_listxattr(const char *path, char *list, size_t size)
+{
+	size_t len = 0;
+	int rc = s3b_obj_listxattr(mnt(), path, list, size, &len);
+
+	return rc ? -rc : (int)len;
+}
+
+static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
+		       int flags)
+{
+	return -s3b_obj_setxattr(mnt(), path, name, value, size, flags);
+}
+
+static int op_removexattr(const char *path, const char *name)
+{
+	return -s3b_obj_removexattr(mnt(), path, name);
+}
+
+static const struct fuse_operations s3b_ops = {
+	.init = op_init,
+	.getattr = op_getattr,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.unlink = op_unlink,
+	.rename = op_rename,
+	.symlink = op_symlink,
+	.readlink = op_readlink,
+	.chmod = op_chmod,
+	.chown = op_chown,
+	.utimens = op_utimens,
+	.truncate = op_truncate,
+	.statfs = op_statfs,
+	.open = op_open,
+	.create = op_create,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
+	.release = op_release,
+	.copy_file_range = op_copy_file_range,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+};
+
+const struct fuse_operations *s3b_fuse_operations(void)
+{
+	return &s3b_ops;
+}

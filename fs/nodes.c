@@ -1,0 +1,506 @@
+/*
+ * fs/nodes.c — paths to keys, lookups, and the streamed listing (see
+ * nodes.h).  Requests per operation: a lookup served by the cache costs
+ * nothing; a miss costs one ListObjectsV2 (max-keys 2) for "absent" or
+ * "directory", plus a HEAD for a file (its metadata), plus, rarely, a
+ * second listing when other keys share the name as a prefix.  A directory
+ * of N entries costs N/1000 listings and fills the cache for its children.
+ */
+#include "nodes.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define NAME_MAX_BYTES 255
+
+static bool valid_component(const char *s, size_t len)
+{
+	if (len == 0 || len > NAME_MAX_BYTES)
+		return false;
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+		return false;
+	return memchr(s, '/', len) == NULL && memchr(s, '\0', len) == NULL;
+}
+
+int s3b_path_resolve(struct s3b_mount *m, const char *path, struct s3b_path *out)
+{
+	const char *p = path, *slash;
+	size_t nlen;
+
+	memset(out, 0, sizeof(*out));
+	while (*p == '/')
+		p++;
+	if (!*p) {
+		out->kind = S3B_P_ROOT;
+		return 0;
+	}
+	slash = strchr(p, '/');
+	nlen = slash ? (size_t)(slash - p) : strlen(p);
+	if (nlen == strlen(S3B_INTEGRITY_DIR) && memcmp(p, S3B_INTEGRITY_DIR, nlen) == 0) {
+		out->kind = S3B_P_INTEGRITY;
+		out->rel = slash ? slash + 1 : "";
+		return 0;
+	}
+	for (size_t i = 0; i < m->n_buckets; i++) {
+		struct s3b_bucket *b = &m->buckets[i];
+
+		if (strlen(b->spec.name) != nlen || memcmp(b->spec.name, p, nlen) != 0)
+			continue;
+		out->b = b;
+		if (!slash || !slash[1]) {
+			size_t pl = strlen(b->spec.prefix);
+
+			out->kind = S3B_P_BUCKET;
+			out->key = strndup(b->spec.prefix, pl ? pl - 1 : 0);
+		} else {
+			size_t rl = strlen(slash + 1), pl = strlen(b->spec.prefix);
+
+			out->kind = S3B_P_OBJECT;
+			if (pl + rl > S3_MAX_KEY)
+				return ENAMETOOLONG;
+			out->key = malloc(pl + rl + 1);
+			if (out->key) {
+				memcpy(out->key, b->spec.prefix, pl);
+				memcpy(out->key + pl, slash + 1, rl + 1);
+			}
+		}
+		return out->key ? 0 : ENOMEM;
+	}
+	return ENOENT;
+}
+
+void s3b_path_free(struct s3b_path *p)
+{
+	free(p->key);
+	memset(p, 0, sizeof(*p));
+}
+
+char *s3b_dir_prefix(const char *dirkey)
+{
+	size_t l = strlen(dirkey);
+	char *s = malloc(l + 2);
+
+	if (!s)
+		return NULL;
+	memcpy(s, dirkey, l);
+	if (l)
+		s[l++] = '/';
+	s[l] = '\0';
+	return s;
+}
+
+void s3b_dir_stat(const struct s3b_mount *m, mode_t perm, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFDIR | perm;
+	st->st_nlink = 2;
+	st->st_uid = m->uid;
+	st->st_gid = m->gid;
+	st->st_blksize = 1 << 20;
+	st->st_mtim = m->started;
+	st->st_ctim = m->started;
+	st->st_atim = m->started;
+}
+
+void s3b_node_stat(const struct s3b_mount *m, const struct s3b_node *n, bool as_dir,
+		   struct stat *st)
+{
+	if (as_dir) {
+		s3b_dir_stat(m, 0777 & ~m->umask, st);
+		return;
+	}
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFREG | (0666 & ~m->umask);
+	st->st_nlink = 1;
+	st->st_uid = m->uid;
+	st->st_gid = m->gid;
+	st->st_size = (off_t)n->size;
+	st->st_blocks = (blkcnt_t)((n->size + 511) / 512);
+	st->st_blksize = 1 << 20;
+	st->st_mtim = n->mtime;
+	if (n->has_meta) {
+		const struct s3b_posix_meta *pm = &n->pm;
+
+		if (pm->has_mode) {
+			mode_t type = pm->mode & S_IFMT;
+
+			if (type != S_IFLNK)
+				type = S_IFREG; /* only files and links live in objects */
+			st->st_mode = type | (pm->mode & 07777);
+		}
+		if (pm->has_uid)
+			st->st_uid = pm->uid;
+		if (pm->has_gid)
+			st->st_gid = pm->gid;
+		if (pm->has_mtime)
+			st->st_mtim = pm->mtime;
+	}
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
+}
+
+static void node_from_entry(const struct s3_list_entry *e, struct s3b_node *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->is_file = true;
+	n->size = e->size;
+	n->mtime = e->mtime;
+	memcpy(n->etag, e->etag, sizeof(n->etag));
+}
+
+static bool has_dir_prefix(const char *s, const char *key, size_t kl)
+{
+	return strncmp(s, key, kl) == 0 && s[kl] == '/';
+}
+
+/* Probe the server for key: is it an object, a prefix, both, neither? */
+static int probe(struct s3b_mount *m, struct s3b_bucket *b, const char *key, struct s3b_node *n)
+{
+	struct s3_list_params lp = { .prefix = key, .max_keys = 2 };
+	struct s3_list_page page;
+	struct s3_error err;
+	size_t kl = strlen(key);
+	bool dir_known = false;
+	int rc;
+
+	memset(n, 0, sizeof(*n));
+	rc = s3_list_objects(b->client, &lp, &page, &err);
+	if (rc) {
+		LOG_W("%s: listing %s failed: %s (HTTP %d)", b->spec.name, key, err.code,
+		      err.http_status);
+		return rc;
+	}
+	for (size_t i = 0; i < page.n_entries; i++) {
+		const struct s3_list_entry *e = &page.entries[i];
+
+		if (strcmp(e->key, key) == 0)
+			node_from_entry(e, n);
+		else if (has_dir_prefix(e->key, key, kl))
+			n->is_dir = dir_known = true;
+	}
+	if (!page.truncated)
+		dir_known = true; /* we saw every key starting with key */
+	s3_list_page_free(&page);
+	if (!dir_known) {
+		char *dp = s3b_dir_prefix(key);
+		struct s3_list_params lp2 = { .prefix = dp, .max_keys = 1 };
+
+		if (!dp)
+			return ENOMEM;
+		rc = s3_list_objects(b->client, &lp2, &page, &err);
+		free(dp);
+		if (rc)
+			return rc;
+		n->is_dir = page.n_entries > 0;
+		s3_list_page_free(&page);
+	}
+	if (n->is_file) {
+		struct s3_object_info info;
+
+		rc = s3_head_object(b->client, key, &info, &err);
+		if (rc == 0) {
+			n->size = info.size;
+			memcpy(n->etag, info.etag, sizeof(n->etag));
+			if (info.mtime.tv_sec)
+				n->mtime = info.mtime;
+			s3b_meta_parse(&info.meta, &n->pm);
+			n->has_meta = true;
+			s3_object_info_free(&info);
+		} else if (rc == ENOENT) {
+			n->is_file = false; /* deleted meanwhile */
+		} else {
+			return rc;
+		}
+	}
+	(void)m;
+	return n->is_file || n->is_dir ? 0 : ENOENT;
+}
+
+int s3b_node_lookup(struct s3b_mount *m, struct s3b_bucket *b, char *key,
+		    struct s3b_node *out)
+{
+	size_t kl = strlen(key), sl = strlen(S3B_CONFLICT_SUFFIX);
+	int rc;
+
+	switch (s3b_dircache_get(m->dc, b->index, key, out)) {
+	case S3B_LK_FOUND:
+		return 0;
+	case S3B_LK_ABSENT:
+		rc = ENOENT;
+		break;
+	default:
+		rc = probe(m, b, key, out);
+		if (rc == 0)
+			s3b_dircache_put(m->dc, b->index, key, out, false);
+		else if (rc == ENOENT)
+			s3b_dircache_put_absent(m->dc, b->index, key);
+		break;
+	}
+	if (rc == ENOENT && kl > sl && strcmp(key + kl - sl, S3B_CONFLICT_SUFFIX) == 0) {
+		/* "x.s3bridge-object": the object x hidden by a directory x */
+		char *real = strndup(key, kl - sl);
+		struct s3b_node n;
+
+		if (!real)
+			return ENOMEM;
+		rc = s3b_node_lookup(m, b, real, &n);
+		free(real);
+		if (rc == 0 && n.is_file && n.is_dir) {
+			*out = n;
+			out->is_dir = false;
+			key[kl - sl] = '\0';
+			return 0;
+		}
+		return ENOENT;
+	}
+	return rc;
+}
+
+/* ---- the streamed listing ---- */
+
+struct item {
+	char *name;      /* owned */
+	bool is_dir;
+	struct s3b_node node;
+};
+
+struct s3b_dirstream {
+	struct s3b_mount *m;
+	struct s3b_bucket *b;
+	char *dirkey;
+	char *prefix;           /* dirkey + '/' ("" at the bucket root) */
+	struct item *items;     /* the current page, merged and filtered */
+	size_t n_items;
+	size_t base;            /* stream index of items[0] */
+	char *token;            /* continuation for the next page */
+	bool started, last_page;
+	bool from_start;        /* this pass began at index 0 */
+	uint64_t generation;
+	unsigned skipped;       /* unrepresentable keys seen */
+};
+
+static void free_items(struct s3b_dirstream *ds)
+{
+	for (size_t i = 0; i < ds->n_items; i++)
+		free(ds->items[i].name);
+	free(ds->items);
+	ds->items = NULL;
+	ds->n_items = 0;
+}
+
+int s3b_dirstream_open(struct s3b_mount *m, struct s3b_bucket *b, const char *dirkey,
+		       struct s3b_dirstream **out)
+{
+	struct s3b_dirstream *ds = calloc(1, sizeof(*ds));
+
+	if (!ds)
+		return ENOMEM;
+	ds->m = m;
+	ds->b = b;
+	ds->dirkey = strdup(dirkey);
+	ds->prefix = s3b_dir_prefix(dirkey);
+	if (!ds->dirkey || !ds->prefix) {
+		s3b_dirstream_close(ds);
+		return ENOMEM;
+	}
+	*out = ds;
+	return 0;
+}
+
+void s3b_dirstream_close(struct s3b_dirstream *ds)
+{
+	if (!ds)
+		return;
+	free_items(ds);
+	free(ds->dirkey);
+	free(ds->prefix);
+	free(ds->token);
+	free(ds);
+}
+
+static int cmp_items(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (int)x->is_dir - (int)y->is_dir;
+}
+
+/* Child key of the directory for a name. */
+static char *child_key(const struct s3b_dirstream *ds, const char *name, size_t nl)
+{
+	size_t pl = strlen(ds->prefix);
+	char *k = malloc(pl + nl + 1);
+
+	if (k) {
+		memcpy(k, ds->prefix, pl);
+		memcpy(k + pl, name, nl);
+		k[pl + nl] = '\0';
+	}
+	return k;
+}
+
+/* Fetch the next page into items (merged files and prefixes, sorted,
+ * filtered, conflicts renamed) and feed the cache. */
+static int fetch_page(struct s3b_dirstream *ds)
+{
+	struct s3_list_params lp = { .prefix = ds->prefix, .delimiter = "/",
+				     .continuation = ds->token };
+	struct s3_list_page page;
+	struct s3_error err;
+	size_t pl = strlen(ds->prefix), n = 0;
+	int rc;
+
+	rc = s3_list_objects(ds->b->client, &lp, &page, &err);
+	if (rc) {
+		LOG_W("%s: listing %s failed: %s (HTTP %d) %s", ds->b->spec.name, ds->prefix,
+		      err.code, err.http_status, err.message);
+		return rc;
+	}
+	ds->base += ds->n_items;
+	free_items(ds);
+	ds->items = calloc(page.n_entries + page.n_prefixes + 1, sizeof(*ds->items));
+	if (!ds->items && page.n_entries + page.n_prefixes) {
+		s3_list_page_free(&page);
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < page.n_entries; i++) {
+		const struct s3_list_entry *e = &page.entries[i];
+		const char *name = e->key + pl;
+		size_t nl = strlen(e->key) - pl;
+
+		if (strncmp(e->key, ds->prefix, pl) != 0 || nl == 0)
+			continue; /* the directory's own marker, or junk */
+		if (!valid_component(name, nl)) {
+			ds->skipped++;
+			continue;
+		}
+		ds->items[n].name = strndup(name, nl);
+		if (!ds->items[n].name)
+			goto nomem;
+		node_from_entry(e, &ds->items[n].node);
+		n++;
+	}
+	for (size_t i = 0; i < page.n_prefixes; i++) {
+		const char *p = page.prefixes[i];
+		size_t nl = strlen(p);
+
+		if (strncmp(p, ds->prefix, pl) != 0 || nl < pl + 1 || p[nl - 1] != '/')
+			continue;
+		nl -= pl + 1;
+		if (!valid_component(p + pl, nl)) {
+			ds->skipped++;
+			continue;
+		}
+		ds->items[n].name = strndup(p + pl, nl);
+		if (!ds->items[n].name)
+			goto nomem;
+		ds->items[n].is_dir = true;
+		ds->items[n].node.is_dir = true;
+		n++;
+	}
+	ds->n_items = n;
+	qsort(ds->items, n, sizeof(*ds->items), cmp_items);
+	/* feed the cache, and rename an object hidden by a directory */
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = &ds->items[i];
+		char *key = child_key(ds, it->name, strlen(it->name));
+
+		if (!key)
+			goto nomem;
+		s3b_dircache_put(ds->m->dc, ds->b->index, key, &it->node, true);
+		if (!it->is_dir) {
+			/* pick up metadata the cache knows for this very ETag */
+			struct s3b_node known;
+
+			if (s3b_dircache_get(ds->m->dc, ds->b->index, key, &known) == S3B_LK_FOUND &&
+			    known.has_meta && strcmp(known.etag, it->node.etag) == 0) {
+				it->node.has_meta = true;
+				it->node.pm = known.pm;
+			}
+		}
+		free(key);
+		if (!it->is_dir && i + 1 < n && ds->items[i + 1].is_dir &&
+		    strcmp(it->name, ds->items[i + 1].name) == 0) {
+			size_t nl = strlen(it->name), sl = strlen(S3B_CONFLICT_SUFFIX);
+			char *renamed = malloc(nl + sl + 1);
+
+			if (!renamed)
+				goto nomem;
+			memcpy(renamed, it->name, nl);
+			memcpy(renamed + nl, S3B_CONFLICT_SUFFIX, sl + 1);
+			LOG_N("%s: '%s%s' is both an object and a directory; the object is shown "
+			      "as '%s'",
+			      ds->b->spec.name, ds->prefix, it->name, renamed);
+			free(it->name);
+			it->name = renamed;
+		}
+	}
+	free(ds->token);
+	ds->token = NULL;
+	ds->last_page = !page.truncated;
+	if (page.truncated) {
+		if (!page.next_token) {
+			s3_list_page_free(&page);
+			return EPROTO;
+		}
+		ds->token = strdup(page.next_token);
+		if (!ds->token)
+			goto nomem;
+	}
+	s3_list_page_free(&page);
+	return 0;
+nomem:
+	ds->n_items = n;
+	s3_list_page_free(&page);
+	return ENOMEM;
+}
+
+int s3b_dirstream_item(struct s3b_dirstream *ds, size_t i, const char **name, struct stat *st)
+{
+	int rc;
+
+	if (!ds->started || i < ds->base) {
+		/* (re)start from the first page */
+		free_items(ds);
+		free(ds->token);
+		ds->token = NULL;
+		ds->base = 0;
+		ds->last_page = false;
+		ds->skipped = 0;
+		ds->from_start = i == 0;
+		ds->generation = s3b_dircache_generation(ds->m->dc);
+		ds->started = true;
+		rc = fetch_page(ds);
+		if (rc)
+			return rc;
+		ds->base = 0;
+	}
+	while (i >= ds->base + ds->n_items) {
+		if (ds->last_page) {
+			if (ds->from_start) {
+				s3b_dircache_set_complete(ds->m->dc, ds->b->index, ds->dirkey, true,
+							  ds->generation);
+				ds->from_start = false;
+				if (ds->skipped)
+					LOG_W("%s: %u key(s) under '%s' cannot be shown as names "
+					      "(empty, '.', '..' or longer than 255 bytes) and were "
+					      "skipped",
+					      ds->b->spec.name, ds->skipped, ds->prefix);
+			}
+			return ENOENT;
+		}
+		rc = fetch_page(ds);
+		if (rc)
+			return rc;
+	}
+	struct item *it = &ds->items[i - ds->base];
+
+	*name = it->name;
+	s3b_node_stat(ds->m, &it->node, it->is_dir, st);
+	return 0;
+}

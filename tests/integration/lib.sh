@@ -1,0 +1,122 @@
+# tests/integration/lib.sh — shared by the mount tests (sourced).  They run
+# under tests/servers/with-server.sh, which exports S3_ENDPOINT and the keys.
+#
+# Ground truth is read independently of s3bridge: curl's own SigV4
+# (--aws-sigv4) talks to the server directly (S3_DIRECT_ENDPOINT).
+# Every mount made with s3b_mount is unmounted on exit, even on failure.
+
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+S3BRIDGE=${S3BRIDGE:-$ROOT/build/s3bridge}
+WORK=${S3B_WORKDIR:?run under tests/servers/with-server.sh}/t.$$
+mkdir -p "$WORK"
+PASSED=0
+FAILED=0
+MOUNTS=()
+
+cleanup_mounts() {
+	local mp
+	for mp in "${MOUNTS[@]}"; do
+		if mountpoint -q "$mp" 2>/dev/null; then
+			fusermount3 -u "$mp" 2>/dev/null || fusermount3 -uz "$mp" 2>/dev/null
+		fi
+	done
+	# a daemon that did not exit after the unmount is a bug: say so, then kill it
+	local pids
+	pids=$(pgrep -f "s3bridge mount .*$WORK" || true)
+	if [ -n "$pids" ]; then
+		sleep 1
+		pids=$(pgrep -f "s3bridge mount .*$WORK" || true)
+		[ -n "$pids" ] && { echo "# s3bridge still running after unmount: $pids" >&2; kill -9 $pids 2>/dev/null; }
+	fi
+}
+trap 'cleanup_mounts' EXIT
+
+ok() { PASSED=$((PASSED + 1)); }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL: $*" >&2; }
+check() { # description command...
+	local d=$1; shift
+	if "$@"; then ok; else fail "$d"; fi
+}
+check_eq() { # description got want
+	if [ "$2" == "$3" ]; then ok; else fail "$1: got [$2], want [$3]"; fi
+}
+report() {
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" = 0 ]
+}
+
+# s3curl METHOD BUCKET KEY [curl args...] — a request straight to the server
+s3curl() {
+	local method=$1 bucket=$2 key=$3; shift 3
+	local enc
+	enc=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],safe="/~"))' "$key")
+	curl -sS --fail-with-body -X "$method" \
+		--aws-sigv4 "aws:amz:${AWS_DEFAULT_REGION:-us-east-1}:s3" \
+		--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+		"$@" "${S3_DIRECT_ENDPOINT}/$bucket/$enc"
+}
+s3put() { s3curl PUT "$1" "$2" --data-binary "@$3" -o /dev/null; }          # bucket key file
+s3putstr() { printf '%s' "$3" | s3curl PUT "$1" "$2" --data-binary @- -o /dev/null; }
+s3get() { s3curl GET "$1" "$2" -o "$3"; }                                    # bucket key file
+s3head() { s3curl HEAD "$1" "$2" -I; }
+s3exists() { s3curl HEAD "$1" "$2" -I -o /dev/null 2>/dev/null; }
+s3list() { # bucket prefix -> keys, one a line (ListObjectsV2, all pages)
+	python3 - "$1" "$2" <<'PY'
+import os, subprocess, sys, urllib.parse, xml.etree.ElementTree as ET
+bucket, prefix = sys.argv[1], sys.argv[2]
+token = None
+while True:
+    q = {"list-type": "2", "prefix": prefix}
+    if token: q["continuation-token"] = token
+    url = os.environ["S3_DIRECT_ENDPOINT"] + "/" + bucket + "?" + urllib.parse.urlencode(q, quote_via=urllib.parse.quote)
+    out = subprocess.run(["curl", "-sS", "--fail", "--aws-sigv4", "aws:amz:us-east-1:s3",
+        "--user", os.environ["AWS_ACCESS_KEY_ID"] + ":" + os.environ["AWS_SECRET_ACCESS_KEY"],
+        "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", url], check=True, capture_output=True).stdout
+    root = ET.fromstring(out)
+    ns = root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    for c in root.findall(ns + "Contents"):
+        print(c.find(ns + "Key").text)
+    if root.findtext(ns + "IsTruncated") != "true":
+        break
+    token = root.findtext(ns + "NextContinuationToken")
+PY
+}
+
+# s3b_mount MOUNTPOINT ARGS... — mount (daemonized; returns once mounted)
+s3b_mount() {
+	local mp=$1; shift
+	mkdir -p "$mp"
+	MOUNTS+=("$mp")
+	"$S3BRIDGE" mount --endpoint "$S3_ENDPOINT" --log-file "$WORK/s3bridge.log" --log-level info "$@" "$mp"
+}
+s3b_unmount() {
+	fusermount3 -u "$1"
+}
+# wait until no s3bridge daemon for this test remains (unmount finishes uploads)
+s3b_wait_exit() {
+	local i
+	for i in $(seq 1 100); do
+		pgrep -f "s3bridge mount .*$1" >/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+randfile() { # path bytes [seed]
+	python3 - "$1" "$2" "${3:-1}" <<'PY'
+import random, sys
+path, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r = random.Random(seed)
+with open(path, "wb") as f:
+    left = n
+    while left:
+        k = min(left, 1 << 20)
+        f.write(r.randbytes(k))
+        left -= k
+PY
+}
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+# for checks written as bash -c "..."
+export -f s3curl s3put s3putstr s3get s3head s3exists
+export S3_DIRECT_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION
