@@ -47,13 +47,15 @@ void s3b_cli_usage(FILE *out)
 "  --uid N, --gid N     owner shown for objects without metadata (default: you)\n"
 "  --umask OCTAL        permissions of objects without metadata (default 022)\n"
 "  --allow-other        let other users use the mount (needs user_allow_other)\n"
+"  --allow-root         let root use the mount too\n"
 "  --tls-no-verify      do not verify TLS certificates (insecure; logged)\n"
 "  --ca-bundle FILE     CA certificates for TLS\n"
 "  --no-etag-probe      do not probe how the server forms multipart ETags\n"
 "  --threads N          FUSE worker threads (default 16)\n"
 "  -f                   stay in the foreground\n"
 "  -d                   debug: foreground, FUSE and S3 debug logging\n"
-"  -o LIST              options as key=value[,key=value...]\n"
+"  -o LIST              options as key=value[,key=value...]; -o ro makes every\n"
+"                       bucket read-only\n"
 "\n"
 "Credentials and endpoints follow the AWS conventions: AWS_ACCESS_KEY_ID,\n"
 "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_REGION,\n"
@@ -148,7 +150,8 @@ static bool ignored_opt(const char *k)
 		"noatime", "relatime", "default_permissions",
 	};
 
-	if (strncmp(k, "x-", 2) == 0 || strncmp(k, "comment=", 8) == 0)
+	if (strncmp(k, "x-", 2) == 0 || strncmp(k, "comment=", 8) == 0 ||
+	    strncmp(k, "user=", 5) == 0)
 		return true;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(k, names[i]) == 0)

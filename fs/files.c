@@ -15,11 +15,54 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fsint.h"
 #include "log.h"
 
 #define SEED_CHUNK (8u << 20)
+#define BRIDGE_CHUNK (1u << 20)
+
+static int bridge_materialize(struct s3b_mount *m, struct s3b_fh *fh);
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- the taint rule ----
+ * A source stream that did not match its object was served to a process;
+ * the bytes may be anywhere in what its process group writes now (cp, cat,
+ * and rsync's processes share one).  Until the group's open files are
+ * closed, what it writes is refused at commit.  Conservative: a false
+ * refusal costs a retry; a missed one would cost a wrong object. */
+static void taint(struct s3b_mount *m, pid_t pid)
+{
+	pid_t g = getpgid(pid);
+
+	pthread_mutex_lock(&m->open_lock);
+	m->taint[m->taint_next].pgid = g > 0 ? g : pid;
+	m->taint[m->taint_next].ms = mono_ms();
+	m->taint_next = (m->taint_next + 1) % (sizeof(m->taint) / sizeof(m->taint[0]));
+	pthread_mutex_unlock(&m->open_lock);
+}
+
+static bool tainted_since(struct s3b_mount *m, pid_t pgid, uint64_t since)
+{
+	bool t = false;
+
+	if (!pgid)
+		return false;
+	pthread_mutex_lock(&m->open_lock);
+	for (size_t i = 0; i < sizeof(m->taint) / sizeof(m->taint[0]); i++)
+		if (m->taint[i].pgid == pgid && m->taint[i].ms >= since)
+			t = true;
+	pthread_mutex_unlock(&m->open_lock);
+	return t;
+}
 
 static void fh_table_add(struct s3b_mount *m, struct s3b_fh *fh)
 {
@@ -37,6 +80,8 @@ static void fh_free(struct s3b_fh *fh)
 	if (fh->writer)
 		s3b_writer_close(fh->writer);
 	s3_meta_free(&fh->meta);
+	free(fh->bsrc_key);
+	free(fh->final_key);
 	free(fh->key);
 	free(fh->path);
 	pthread_mutex_destroy(&fh->lock);
@@ -84,6 +129,7 @@ static struct s3b_fh *fh_new(struct s3b_bucket *b, const char *key, const char *
 	if (!fh)
 		return NULL;
 	pthread_mutex_init(&fh->lock, NULL);
+	fh->opened_ms = mono_ms();
 	fh->b = b;
 	fh->key = strdup(key);
 	fh->path = strdup(path);
@@ -229,8 +275,103 @@ out:
 	return rc;
 }
 
+/* rsync's receiver writes ".NAME.XXXXXX" (mkstemp) and renames it to
+ * NAME: the key the data will end under.  NULL when key is not such a name. */
+static char *rsync_final_key(const char *key)
+{
+	const char *base = strrchr(key, '/'), *dot;
+	size_t dirlen, namelen;
+	char *out;
+
+	base = base ? base + 1 : key;
+	dirlen = (size_t)(base - key);
+	dot = strrchr(base, '.');
+	if (base[0] != '.' || !dot || dot <= base + 1 || strlen(dot + 1) != 6)
+		return NULL;
+	for (const char *c = dot + 1; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+			return NULL;
+	namelen = (size_t)(dot - base - 1);
+	out = malloc(dirlen + namelen + 1);
+	if (out) {
+		memcpy(out, key, dirlen);
+		memcpy(out + dirlen, base + 1, namelen);
+		out[dirlen + namelen] = '\0';
+	}
+	return out;
+}
+
+static bool caller_is_rsync(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return strcmp(comm, "rsync\n") == 0;
+}
+
+/* rsync -a will give the file the attributes of its source: if the source
+ * is open on the mount (the sender reads it while the receiver writes),
+ * start with those, so a multipart upload carries the right metadata from
+ * its first request and the object never needs a metadata copy. */
+/* How many trailing path components a and b share ("x/a/b", "y/a/b": 2). */
+static unsigned common_tail(const char *a, const char *b)
+{
+	const char *ea = a + strlen(a), *eb = b + strlen(b);
+	unsigned n = 0;
+
+	while (ea > a && eb > b && ea[-1] == eb[-1]) {
+		ea--, eb--;
+		if (*ea == '/')
+			n++;
+	}
+	if ((ea == a || ea[-1] == '/') && (eb == b || eb[-1] == '/'))
+		n++; /* a whole first component matched too */
+	return n;
+}
+
+static void predict_from_source(struct s3b_mount *m, struct s3b_fh *fh)
+{
+	struct s3b_node n, cand;
+	struct stat st;
+	unsigned best = 0;
+
+	/* the source open for reading whose path ends like ours, longest first
+	 * (rsync src/ dst/sub/: "a/b/f" is read while "sub/a/b/.f.XXXXXX" is
+	 * written) */
+	pthread_mutex_lock(&m->open_lock);
+	for (struct s3b_fh *o = m->open_files; o; o = o->next) {
+		unsigned t;
+
+		if (o->writable || o == fh)
+			continue;
+		t = common_tail(o->key, fh->final_key);
+		if (t > best && s3b_dircache_get(m->dc, o->b->index, o->key, &cand) == S3B_LK_FOUND &&
+		    cand.is_file) {
+			best = t;
+			n = cand;
+		}
+	}
+	pthread_mutex_unlock(&m->open_lock);
+	LOG_D("%s/%s: rsync temporary file; source attributes %s", fh->b->spec.name,
+	      fh->final_key, best ? "predicted from the open source" : "unknown");
+	if (!best)
+		return;
+	s3b_node_stat(m, &n, false, &st);
+	struct s3b_posix_meta pm = { .has_mode = true, .mode = st.st_mode, .has_uid = true,
+				     .uid = st.st_uid, .has_gid = true, .gid = st.st_gid,
+				     .has_mtime = true, .mtime = st.st_mtim };
+	s3b_meta_apply(&fh->meta, &pm);
+}
+
 int s3b_file_create(struct s3b_mount *m, const char *path, int flags, mode_t mode, uid_t uid,
-		    gid_t gid, struct s3b_fh **out)
+		    gid_t gid, pid_t pid, struct s3b_fh **out)
 {
 	struct s3b_posix_meta pm = { .has_mode = true, .has_uid = true, .has_gid = true,
 				     .has_mtime = true };
@@ -273,8 +414,23 @@ int s3b_file_create(struct s3b_mount *m, const char *path, int flags, mode_t mod
 	pm.gid = gid;
 	clock_gettime(CLOCK_REALTIME, &pm.mtime);
 	rc = s3b_meta_apply(&fh->meta, &pm);
-	if (!rc)
+	if (!rc && (fh->final_key = rsync_final_key(p.key)) != NULL) {
+		if (caller_is_rsync(pid)) {
+			/* the upload goes straight to the final key */
+			char *tmp = fh->key;
+
+			predict_from_source(m, fh);
+			fh->key = fh->final_key;
+			rc = attach_writer(m, fh, false);
+			fh->key = tmp;
+		} else {
+			free(fh->final_key);
+			fh->final_key = NULL;
+			rc = attach_writer(m, fh, false);
+		}
+	} else if (!rc) {
 		rc = attach_writer(m, fh, false);
+	}
 	if (rc)
 		goto out;
 	/* visible to getattr right away, as an empty file */
@@ -294,8 +450,40 @@ out:
 	return rc;
 }
 
+/* A read stream served whole and in order goes to the pairing registry
+ * with its verdict against the source object's ETag.  A stream that does
+ * not match its object fails its last read: the bytes were wrong. */
+static int publish_stream(struct s3b_mount *m, struct s3b_fh *fh, pid_t pid)
+{
+	struct s3b_source_stream ss;
+	int rc = 0;
+
+	memset(&ss, 0, sizeof(ss));
+	if (!s3b_reader_digests(fh->reader, &ss.d))
+		return 0;
+	pthread_mutex_lock(&fh->lock);
+	if (!fh->published) {
+		fh->published = true;
+		ss.bucket = fh->b->index;
+		snprintf(ss.key, sizeof(ss.key), "%s", fh->key);
+		memcpy(ss.etag, fh->etag, sizeof(ss.etag));
+		ss.size = fh->size;
+		ss.verdict = s3b_source_check(fh->etag, &ss.d, NULL);
+		s3b_pairing_publish(m->pairing, &ss);
+		if (ss.verdict == S3B_ETAG_MISMATCH) {
+			LOG_E("%s/%s: the bytes read do not match the object's ETag %s (corrupted "
+			      "in transit?); the read fails and no copy of them will be verified",
+			      fh->b->spec.name, fh->key, fh->etag);
+			rc = EIO;
+		}
+	}
+	pthread_mutex_unlock(&fh->lock);
+	if (rc)
+		taint(m, pid);
+	return rc;
+}
 int s3b_file_read(struct s3b_mount *m, struct s3b_fh *fh, char *buf, size_t size, off_t off,
-		  size_t *got)
+		  pid_t pid, size_t *got)
 {
 	int rc;
 
@@ -324,22 +512,33 @@ int s3b_file_read(struct s3b_mount *m, struct s3b_fh *fh, char *buf, size_t size
 	pthread_mutex_unlock(&fh->lock);
 	/* the reader is safe for concurrent reads: no lock held across GETs */
 	rc = s3b_reader_read(fh->reader, (uint64_t)off, buf, size, got);
-	if (rc)
+	if (rc) {
 		LOG_E("%s/%s: read at %lld failed: %s", fh->b->spec.name, fh->key, (long long)off,
 		      strerror(rc));
+		return rc;
+	}
+	if (!fh->published && (uint64_t)off + *got >= fh->size)
+		rc = publish_stream(m, fh, pid);
 	return rc;
 }
 
 int s3b_file_write(struct s3b_mount *m, struct s3b_fh *fh, const char *buf, size_t size,
-		   off_t off)
+		   off_t off, pid_t pid)
 {
 	int rc = 0;
 
 	if (off < 0)
 		return EINVAL;
 	pthread_mutex_lock(&fh->lock);
+	if (!fh->writer_pgid) {
+		pid_t g = getpgid(pid);
+
+		fh->writer_pgid = g > 0 ? g : pid;
+	}
 	if (!fh->writable) {
 		rc = EBADF;
+	} else if (fh->bridge_pending) {
+		rc = bridge_materialize(m, fh);
 	} else if (!fh->writer) {
 		/* written again after a commit: start from the stored object */
 		rc = attach_writer(m, fh, true);
@@ -365,25 +564,335 @@ void s3b_node_written(struct s3b_node *n, uint64_t size, const char *etag,
 	n->has_meta = true;
 }
 
+/* ---- bridge copies (copy_file_range) ---- */
+
+/* fh->meta becomes the source's Content-Type and user metadata, with the
+ * POSIX attributes (mode, owner, times) that the destination has now. */
+static int merge_source_meta(struct s3b_fh *fh)
+{
+	struct s3_object_info info;
+	struct s3_error err;
+	struct s3b_posix_meta own;
+	struct s3_meta merged;
+	int rc;
+
+	rc = s3_head_object(fh->bsrc->client, fh->bsrc_key, &info, &err);
+	if (rc) {
+		LOG_E("%s/%s: cannot read the source's metadata: %s (HTTP %d)", fh->bsrc->spec.name,
+		      fh->bsrc_key, err.code, err.http_status);
+		return rc;
+	}
+	if (strcmp(info.etag, fh->bsrc_etag) != 0 || info.size != fh->bsrc_size) {
+		LOG_E("%s/%s: the source changed while it was being copied", fh->bsrc->spec.name,
+		      fh->bsrc_key);
+		s3_object_info_free(&info);
+		return ESTALE;
+	}
+	s3b_meta_parse(&fh->meta, &own);
+	rc = s3b_meta_copy(&merged, &info.meta);
+	if (!rc)
+		rc = s3b_meta_apply(&merged, &own);
+	s3_object_info_free(&info);
+	if (rc)
+		return rc;
+	s3_meta_free(&fh->meta);
+	fh->meta = merged;
+	return 0;
+}
+
+/* Pipe the pending source through a reader into a writer sized for it
+ * (part layout like the source's when it is multipart, so that its ETag
+ * can be reproduced).  No commit.  Caller holds fh->lock. */
+static int bridge_pipe(struct s3b_mount *m, struct s3b_fh *fh)
+{
+	struct s3b_reader_conf rcf = { .chunk = m->conf.read_chunk, .parallel = m->conf.parallel,
+				       .budget = m->budget, .pool = m->pool };
+	struct s3b_writer_conf wc;
+	struct s3b_reader *r = NULL;
+	struct s3b_source_stream ss;
+	uint8_t *buf = NULL;
+	uint64_t off = 0, guess;
+	int rc;
+
+	rc = merge_source_meta(fh);
+	if (rc)
+		return rc;
+	writer_conf(m, &wc, false);
+	wc.size_hint = fh->bsrc_size;
+	guess = s3b_guess_part_size(fh->bsrc_etag, fh->bsrc_size);
+	if (guess && !m->conf.part_size)
+		wc.part_size = guess;
+	if (fh->writer)
+		s3b_writer_close(fh->writer);
+	fh->writer = NULL;
+	rc = s3b_writer_open(&fh->b->store, fh->key, &fh->meta, &wc, &fh->writer);
+	if (!rc)
+		rc = s3b_reader_open(&fh->bsrc->store, fh->bsrc_key, fh->bsrc_size, fh->bsrc_etag,
+				     &rcf, &r);
+	if (!rc && !(buf = malloc(BRIDGE_CHUNK)))
+		rc = ENOMEM;
+	while (!rc && off < fh->bsrc_size) {
+		size_t got = 0;
+
+		rc = s3b_reader_read(r, off, buf, BRIDGE_CHUNK, &got);
+		if (!rc && got == 0)
+			rc = EIO; /* shorter than listed: the source changed */
+		if (!rc)
+			rc = s3b_writer_write(fh->writer, off, buf, got);
+		off += got;
+	}
+	if (!rc) {
+		memset(&ss, 0, sizeof(ss));
+		if (s3b_reader_digests(r, &ss.d)) {
+			ss.bucket = fh->bsrc->index;
+			snprintf(ss.key, sizeof(ss.key), "%s", fh->bsrc_key);
+			memcpy(ss.etag, fh->bsrc_etag, sizeof(ss.etag));
+			ss.size = fh->bsrc_size;
+			ss.verdict = s3b_source_check(fh->bsrc_etag, &ss.d, NULL);
+			s3b_pairing_publish(m->pairing, &ss);
+		}
+	}
+	free(buf);
+	if (r)
+		s3b_reader_close(r);
+	if (rc)
+		LOG_E("%s/%s: bridge copy from %s/%s failed: %s", fh->b->spec.name, fh->key,
+		      fh->bsrc->spec.name, fh->bsrc_key, strerror(rc));
+	fh->bridge_pending = false;
+	fh->dirty = true;
+	return rc;
+}
+
+/* Turn a pending bridge copy into data in the writer (a write came). */
+static int bridge_materialize(struct s3b_mount *m, struct s3b_fh *fh)
+{
+	int rc = bridge_pipe(m, fh);
+
+	if (rc)
+		fh->sticky_err = EIO;
+	return rc ? EIO : 0;
+}
+
+/* Run a pending bridge copy at commit: server-side where both buckets share
+ * an endpoint and the source's ETag is an MD5 the copy must reproduce;
+ * otherwise piped through the daemon.  Returns -1 when the object is done
+ * (server-side), 0 when the writer holds it for the usual commit, or an
+ * errno.  Caller holds fh->lock. */
+static int bridge_run(struct s3b_mount *m, struct s3b_fh *fh)
+{
+	struct s3b_etag se;
+	struct s3_error err;
+	struct s3b_node n;
+	char etag[S3B_ETAG_MAX];
+	int rc;
+
+	s3b_etag_parse(fh->bsrc_etag, &se);
+	if (s3b_same_endpoint(fh->b, fh->bsrc) && fh->bsrc_size <= S3_MAX_COPY_SIZE &&
+	    se.kind == S3B_ETAG_MD5) {
+		rc = merge_source_meta(fh);
+		if (!rc)
+			rc = s3_copy_object(fh->b->client, fh->bsrc->spec.bucket, fh->bsrc_key, fh->key,
+					    &fh->meta, etag, &err);
+		if (rc == 0) {
+			if (strcmp(etag, fh->bsrc_etag) != 0) {
+				LOG_E("%s/%s: NOT verified: the server-side copy of %s/%s has ETag %s, "
+				      "the source %s; the copy is deleted",
+				      fh->b->spec.name, fh->key, fh->bsrc->spec.name, fh->bsrc_key, etag,
+				      fh->bsrc_etag);
+				s3_delete_object(fh->b->client, fh->key, NULL);
+				s3b_dircache_forget(m->dc, fh->b->index, fh->key);
+				fh->bridge_pending = false;
+				fh->dirty = false;
+				fh->sticky_err = EIO;
+				return EIO;
+			}
+			s3b_node_written(&n, fh->bsrc_size, etag, &fh->meta);
+			s3b_dircache_put(m->dc, fh->b->index, fh->key, &n, true);
+			if (fh->writer)
+				s3b_writer_close(fh->writer);
+			fh->writer = NULL;
+			fh->bridge_pending = false;
+			fh->dirty = false;
+			fh->size = fh->bsrc_size;
+			memcpy(fh->etag, etag, sizeof(fh->etag));
+			LOG_I("%s/%s: verified, %llu bytes, server-side copy of %s/%s, ETag %s",
+			      fh->b->spec.name, fh->key, (unsigned long long)fh->bsrc_size,
+			      fh->bsrc->spec.name, fh->bsrc_key, etag);
+			return -1;
+		}
+		if (rc != ENOENT && rc != ENOTSUP) {
+			LOG_E("%s/%s: server-side copy of %s/%s failed: %s (HTTP %d)", fh->b->spec.name,
+			      fh->key, fh->bsrc->spec.name, fh->bsrc_key, err.code, err.http_status);
+			fh->bridge_pending = false;
+			fh->sticky_err = EIO;
+			return EIO;
+		}
+		/* s3rver cannot copy some keys (it mis-decodes the copy source):
+		 * the data goes through the daemon instead */
+	}
+	rc = bridge_pipe(m, fh);
+	if (rc) {
+		fh->sticky_err = EIO;
+		return EIO;
+	}
+	return 0;
+}
+
+int s3b_file_copy_range(struct s3b_mount *m, struct s3b_fh *src, off_t off_in,
+			struct s3b_fh *dst, off_t off_out, size_t len, size_t *copied)
+{
+	int rc = 0;
+
+	(void)m;
+	*copied = 0;
+	if (!src || !dst || !dst->writable || src->writable)
+		return EOPNOTSUPP;
+	if (off_in < 0 || off_out < 0)
+		return EINVAL;
+	pthread_mutex_lock(&dst->lock);
+	if (dst->bridge_pending) {
+		/* cp asks again after the whole file: nothing left */
+		if (dst->bsrc == src->b && strcmp(dst->bsrc_key, src->key) == 0 &&
+		    (uint64_t)off_in >= dst->bsrc_size && (uint64_t)off_out == dst->bsrc_size)
+			rc = 0;
+		else
+			rc = EIO;
+	} else if (off_in != 0 || off_out != 0 || (dst->writer && s3b_writer_size(dst->writer)) ||
+		   len < src->size) {
+		rc = EOPNOTSUPP; /* partial copies go through the kernel */
+	} else if (src->size > 0) {
+		free(dst->bsrc_key);
+		dst->bsrc_key = strdup(src->key);
+		if (!dst->bsrc_key) {
+			rc = ENOMEM;
+		} else {
+			dst->bsrc = src->b;
+			dst->bsrc_size = src->size;
+			memcpy(dst->bsrc_etag, src->etag, sizeof(dst->bsrc_etag));
+			dst->bridge_pending = true;
+			dst->dirty = true;
+			*copied = (size_t)src->size;
+		}
+	}
+	pthread_mutex_unlock(&dst->lock);
+	return rc;
+}
+
+struct precommit_ctx {
+	struct s3b_mount *m;
+	const char *key;              /* the destination's key */
+	pid_t pgid;                   /* who wrote it */
+	uint64_t since;               /* opened at */
+	bool refused;                 /* nothing became visible */
+	bool paired;
+	struct s3b_source_stream src; /* when paired */
+};
+
+/* Before the object becomes visible: find the source stream these bytes
+ * came from; refuse them if that stream did not match its object. */
+static int precommit(void *vctx, const struct s3b_digests *d, uint64_t size,
+		     const char *composite, char *why, size_t whylen)
+{
+	struct precommit_ctx *c = vctx;
+	enum s3b_etag_verdict v;
+
+	if (tainted_since(c->m, c->pgid, c->since)) {
+		c->refused = true;
+		snprintf(why, whylen, "the program that wrote it was served a source that did not "
+			 "match its checksum meanwhile: refused");
+		return EIO;
+	}
+
+	if (!s3b_pairing_find(c->m->pairing, d, size, c->key, &c->src))
+		return 0; /* not a copy of a file of the mount */
+	c->paired = true;
+	v = s3b_source_check(c->src.etag, d, composite);
+	if (v == S3B_ETAG_MISMATCH && strchr(c->src.etag, '-'))
+		v = S3B_ETAG_UNCOMPARABLE; /* another part layout, not proof of damage */
+	c->src.verdict = v;
+	if (v == S3B_ETAG_MISMATCH) {
+		c->refused = true;
+		snprintf(why, whylen, "the source stream (%s/%s) does not match its ETag %s: "
+			 "corrupted in transit", c->m->buckets[c->src.bucket].spec.name, c->src.key,
+			 c->src.etag);
+		return EIO;
+	}
+	return 0;
+}
+
+/* Read the stored object back and compare its SHA-256 (--verify=readback). */
+static int readback(struct s3b_mount *m, struct s3b_fh *fh, uint64_t size, const char *etag,
+		    const uint8_t want[32])
+{
+	struct s3b_reader_conf rcf = { .chunk = m->conf.read_chunk, .parallel = m->conf.parallel,
+				       .budget = m->budget, .pool = m->pool };
+	struct s3b_reader *r = NULL;
+	struct s3b_digests d;
+	uint8_t *buf = malloc(BRIDGE_CHUNK);
+	uint64_t off = 0;
+	int rc = buf ? s3b_reader_open(&fh->b->store, fh->key, size, etag, &rcf, &r) : ENOMEM;
+
+	while (!rc && off < size) {
+		size_t got = 0;
+
+		rc = s3b_reader_read(r, off, buf, BRIDGE_CHUNK, &got);
+		if (!rc && got == 0)
+			rc = EIO;
+		off += got;
+	}
+	if (!rc && (!s3b_reader_digests(r, &d) || memcmp(d.sha256, want, 32) != 0))
+		rc = EBADMSG;
+	if (r)
+		s3b_reader_close(r);
+	free(buf);
+	return rc;
+}
+
 /* Commit fh's writer.  Caller holds fh->lock. */
 static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 {
+	struct precommit_ctx pc = { .m = m, .key = fh->key, .pgid = fh->writer_pgid,
+				     .since = fh->opened_ms };
 	struct s3b_write_result res;
 	struct s3b_node n;
 	bool stale;
 	int rc;
 
+	if (fh->bridge_pending) {
+		rc = bridge_run(m, fh);
+		if (rc < 0)
+			return 0;  /* done server-side and verified */
+		if (rc > 0)
+			return rc; /* failed (logged, sticky) */
+	}
 	if (!fh->writer || !fh->dirty)
 		return fh->sticky_err;
 	memset(&res, 0, sizeof(res));
+	s3b_writer_set_precommit(fh->writer, precommit, &pc);
 	rc = s3b_writer_commit(fh->writer, fh->key, &res);
 	stale = s3b_writer_meta_stale(fh->writer);
 	s3b_writer_close(fh->writer);
 	fh->writer = NULL;
 	fh->dirty = false;
+	if (!rc && m->conf.verify == S3B_VERIFY_READBACK) {
+		rc = readback(m, fh, res.size, res.etag, res.digests.sha256);
+		if (rc) {
+			res.verdict = S3B_ETAG_MISMATCH;
+			snprintf(res.error, sizeof(res.error), "read back: %s",
+				 rc == EBADMSG ? "the stored bytes differ from what was written"
+					       : strerror(rc));
+		}
+	}
 	if (rc) {
 		LOG_E("%s/%s: NOT verified, the write failed: %s", fh->b->spec.name, fh->key,
 		      res.error[0] ? res.error : strerror(rc));
+		if (res.verdict == S3B_ETAG_MISMATCH && !pc.refused) {
+			/* a wrong object became visible: it must not stay */
+			struct s3_error err;
+
+			if (s3_delete_object(fh->b->client, fh->key, &err) == 0)
+				LOG_E("%s/%s: the wrong object was deleted", fh->b->spec.name, fh->key);
+		}
 		s3b_dircache_forget(m->dc, fh->b->index, fh->key);
 		fh->sticky_err = EIO;
 		return EIO;
@@ -402,9 +911,87 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 	memcpy(fh->etag, res.etag, sizeof(fh->etag));
 	s3b_node_written(&n, res.size, res.etag, &fh->meta);
 	s3b_dircache_put(m->dc, fh->b->index, fh->key, &n, true);
-	LOG_I("%s/%s: verified, %llu bytes, %u part(s), ETag %s%s%s", fh->b->spec.name, fh->key,
-	      (unsigned long long)res.size, res.parts, res.etag, res.error[0] ? "; " : "",
-	      res.error);
+	LOG_I("%s/%s: verified, %llu bytes, %u part(s), ETag %s%s%s%s%s%s", fh->b->spec.name,
+	      fh->key, (unsigned long long)res.size, res.parts, res.etag,
+	      pc.paired ? ", source " : "", pc.paired ? pc.src.key : "",
+	      pc.paired ? (pc.src.verdict == S3B_ETAG_MATCH ? " (stream matches its ETag)"
+							    : " (source ETag not comparable)")
+			: "",
+	      res.error[0] ? "; " : "", res.error);
+	return 0;
+}
+
+static void parked_free(struct s3b_parked *p)
+{
+	if (p->writer)
+		s3b_writer_close(p->writer); /* aborts an uncommitted upload */
+	s3_meta_free(&p->meta);
+	free(p->path);
+	free(p->final_key);
+	free(p);
+}
+
+/* Close of an rsync temporary file: upload everything, keep the commit for
+ * the rename.  Caller holds fh->lock. */
+static int park_locked(struct s3b_mount *m, struct s3b_fh *fh)
+{
+	struct s3b_parked *p, *stale = NULL, **pp;
+	struct s3b_node n;
+	uint64_t now = mono_ms();
+	int rc = s3b_writer_flush(fh->writer);
+
+	if (rc) {
+		LOG_E("%s/%s: upload failed: %s", fh->b->spec.name, fh->key, strerror(rc));
+		fh->sticky_err = EIO;
+		return EIO;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->path = strdup(fh->path)) || s3b_meta_copy(&p->meta, &fh->meta)) {
+		if (p)
+			parked_free(p);
+		return ENOMEM;
+	}
+	rc = s3b_writer_set_meta(fh->writer, &p->meta);
+	if (rc) {
+		parked_free(p);
+		return rc;
+	}
+	p->b = fh->b;
+	p->opened_ms = fh->opened_ms;
+	p->writer_pgid = fh->writer_pgid;
+	p->final_key = fh->final_key;
+	fh->final_key = NULL;
+	p->writer = fh->writer;
+	p->size = s3b_writer_size(fh->writer);
+	p->parked_ms = now;
+	fh->writer = NULL;
+	fh->dirty = false;
+	pthread_mutex_lock(&m->open_lock);
+	/* rsync renames at once; one parked for 10 minutes was abandoned */
+	for (pp = &m->parked; *pp;) {
+		if (now - (*pp)->parked_ms > 600000) {
+			struct s3b_parked *old = *pp;
+
+			*pp = old->next;
+			old->next = stale;
+			stale = old;
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	p->next = m->parked;
+	m->parked = p;
+	pthread_mutex_unlock(&m->open_lock);
+	while (stale) {
+		struct s3b_parked *next = stale->next;
+
+		LOG_W("%s: %s was never renamed; its upload is aborted", stale->b->spec.name,
+		      stale->path);
+		parked_free(stale);
+		stale = next;
+	}
+	s3b_node_written(&n, p->size, "", &p->meta);
+	s3b_dircache_put(m->dc, fh->b->index, fh->key, &n, true);
 	return 0;
 }
 
@@ -415,9 +1002,175 @@ int s3b_file_flush(struct s3b_mount *m, struct s3b_fh *fh)
 	if (!fh->writable)
 		return 0;
 	pthread_mutex_lock(&fh->lock);
-	rc = commit_locked(m, fh);
+	if (fh->final_key && fh->writer && fh->dirty && !fh->bridge_pending)
+		rc = park_locked(m, fh);
+	else
+		rc = commit_locked(m, fh);
 	pthread_mutex_unlock(&fh->lock);
 	return rc;
+}
+
+/* Take path's parked entry out of the table (caller owns it), or NULL. */
+static struct s3b_parked *parked_take(struct s3b_mount *m, const char *path)
+{
+	struct s3b_parked **pp, *p = NULL;
+
+	pthread_mutex_lock(&m->open_lock);
+	for (pp = &m->parked; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->path, path) == 0) {
+			p = *pp;
+			*pp = p->next;
+			break;
+		}
+	pthread_mutex_unlock(&m->open_lock);
+	return p;
+}
+
+static void parked_put_back(struct s3b_mount *m, struct s3b_parked *p)
+{
+	pthread_mutex_lock(&m->open_lock);
+	p->next = m->parked;
+	m->parked = p;
+	pthread_mutex_unlock(&m->open_lock);
+}
+
+int s3b_parked_getattr(struct s3b_mount *m, const char *path, struct stat *st)
+{
+	struct s3b_node n;
+	int rc = ENOENT;
+
+	if (!m->parked)
+		return ENOENT;
+	pthread_mutex_lock(&m->open_lock);
+	for (struct s3b_parked *p = m->parked; p; p = p->next)
+		if (strcmp(p->path, path) == 0) {
+			memset(&n, 0, sizeof(n));
+			n.is_file = true;
+			n.size = p->size;
+			s3b_meta_parse(&p->meta, &n.pm);
+			n.has_meta = true;
+			rc = 0;
+			break;
+		}
+	pthread_mutex_unlock(&m->open_lock);
+	if (!rc)
+		s3b_node_stat(m, &n, false, st);
+	return rc;
+}
+
+int s3b_parked_set_posix(struct s3b_mount *m, const char *path, const struct s3b_posix_meta *pm)
+{
+	struct s3b_parked *p = m->parked ? parked_take(m, path) : NULL;
+	struct s3b_posix_meta cur;
+	int rc;
+
+	if (!p)
+		return ENOENT;
+	s3b_meta_parse(&p->meta, &cur);
+	if (pm->has_mode)
+		cur.has_mode = true, cur.mode = S_IFREG | (pm->mode & 07777);
+	if (pm->has_uid)
+		cur.has_uid = true, cur.uid = pm->uid;
+	if (pm->has_gid)
+		cur.has_gid = true, cur.gid = pm->gid;
+	if (pm->has_mtime)
+		cur.has_mtime = true, cur.mtime = pm->mtime;
+	rc = s3b_meta_apply(&p->meta, &cur);
+	if (!rc)
+		rc = s3b_writer_set_meta(p->writer, &p->meta);
+	parked_put_back(m, p);
+	return rc;
+}
+
+int s3b_parked_unlink(struct s3b_mount *m, const char *path)
+{
+	struct s3b_parked *p = m->parked ? parked_take(m, path) : NULL;
+	struct s3b_path pp;
+
+	if (!p)
+		return ENOENT;
+	if (s3b_path_resolve(m, path, &pp) == 0) {
+		s3b_dircache_forget(m->dc, p->b->index, pp.key);
+		s3b_path_free(&pp);
+	}
+	parked_free(p);
+	return 0;
+}
+
+int s3b_parked_rename(struct s3b_mount *m, const char *from, struct s3b_bucket *to_b,
+		      const char *to_key)
+{
+	struct s3b_parked *p = m->parked ? parked_take(m, from) : NULL;
+	struct precommit_ctx pc = { .m = m, .key = to_key };
+	struct s3b_write_result res;
+	struct s3b_path fp;
+	struct s3b_node n;
+	const char *key;
+	int rc;
+
+	if (!p)
+		return ENOENT;
+	pc.pgid = p->writer_pgid;
+	pc.since = p->opened_ms;
+	/* the upload was created under the predicted name; a single PUT can go
+	 * anywhere in the same bucket */
+	key = (to_b == p->b && (!s3b_writer_started(p->writer) || strcmp(to_key, p->final_key) == 0))
+		      ? to_key : p->final_key;
+	memset(&res, 0, sizeof(res));
+	s3b_writer_set_precommit(p->writer, precommit, &pc);
+	rc = s3b_writer_commit(p->writer, key, &res);
+	if (!rc && s3b_writer_meta_stale(p->writer))
+		rc = s3b_obj_copy(p->b, key, p->b, key, res.size, &p->meta, res.etag);
+	if (!rc && m->conf.verify == S3B_VERIFY_READBACK) {
+		struct s3b_fh tmp = { .b = p->b, .key = (char *)key };
+
+		rc = readback(m, &tmp, res.size, res.etag, res.digests.sha256);
+		if (rc)
+			res.verdict = S3B_ETAG_MISMATCH;
+	}
+	if (!rc && (to_b != p->b || strcmp(key, to_key) != 0)) {
+		/* renamed elsewhere than rsync's pattern says: move it there */
+		rc = s3b_obj_copy(p->b, key, to_b, to_key, res.size, NULL, res.etag);
+		if (!rc)
+			rc = s3_delete_object(p->b->client, key, NULL);
+	}
+	if (s3b_path_resolve(m, from, &fp) == 0) {
+		s3b_dircache_forget(m->dc, p->b->index, fp.key);
+		s3b_path_free(&fp);
+	}
+	if (rc) {
+		LOG_E("%s/%s: NOT verified, the write failed: %s", to_b->spec.name, to_key,
+		      res.error[0] ? res.error : strerror(rc));
+		if (res.verdict == S3B_ETAG_MISMATCH && !pc.refused)
+			s3_delete_object(p->b->client, key, NULL);
+		s3b_dircache_forget(m->dc, to_b->index, to_key);
+		parked_free(p);
+		return EIO;
+	}
+	s3b_node_written(&n, res.size, res.etag, &p->meta);
+	s3b_dircache_put(m->dc, to_b->index, to_key, &n, true);
+	LOG_I("%s/%s: verified, %llu bytes, %u part(s), ETag %s (rsync)%s%s", to_b->spec.name,
+	      to_key, (unsigned long long)res.size, res.parts, res.etag,
+	      pc.paired ? ", source " : "", pc.paired ? pc.src.key : "");
+	parked_free(p);
+	return 0;
+}
+
+void s3b_parked_abort_all(struct s3b_mount *m)
+{
+	struct s3b_parked *p;
+
+	pthread_mutex_lock(&m->open_lock);
+	p = m->parked;
+	m->parked = NULL;
+	pthread_mutex_unlock(&m->open_lock);
+	while (p) {
+		struct s3b_parked *next = p->next;
+
+		LOG_W("%s: %s was never renamed; its upload is aborted", p->b->spec.name, p->path);
+		parked_free(p);
+		p = next;
+	}
 }
 
 int s3b_file_fsync(struct s3b_mount *m, struct s3b_fh *fh)
@@ -436,7 +1189,14 @@ void s3b_file_release(struct s3b_mount *m, struct s3b_fh *fh)
 {
 	if (fh->writable) {
 		pthread_mutex_lock(&fh->lock);
-		if (fh->writer && fh->dirty) {
+		if (fh->writer && fh->dirty && fh->final_key) {
+			/* rsync's temporary file closed without a flush: rsync died */
+			LOG_W("%s/%s: abandoned by rsync; its upload is aborted", fh->b->spec.name,
+			      fh->key);
+			s3b_writer_close(fh->writer);
+			fh->writer = NULL;
+			fh->dirty = false;
+		} else if (fh->writer && fh->dirty) {
 			/* no flush came (the process died?): commit anyway */
 			if (commit_locked(m, fh) == 0)
 				LOG_N("%s/%s: committed at release", fh->b->spec.name, fh->key);
@@ -455,6 +1215,8 @@ int s3b_file_truncate(struct s3b_mount *m, struct s3b_fh *fh, off_t size)
 	pthread_mutex_lock(&fh->lock);
 	if (!fh->writable)
 		rc = EBADF;
+	else if (fh->bridge_pending)
+		rc = bridge_materialize(m, fh);
 	else if (!fh->writer)
 		rc = attach_writer(m, fh, size > 0);
 	if (!rc)
@@ -472,7 +1234,8 @@ int s3b_file_getattr(struct s3b_mount *m, struct s3b_fh *fh, struct stat *st)
 	memset(&n, 0, sizeof(n));
 	pthread_mutex_lock(&fh->lock);
 	n.is_file = true;
-	n.size = fh->writer ? s3b_writer_size(fh->writer) : fh->size;
+	n.size = fh->bridge_pending ? fh->bsrc_size
+		 : fh->writer ? s3b_writer_size(fh->writer) : fh->size;
 	clock_gettime(CLOCK_REALTIME, &n.mtime);
 	s3b_meta_parse(&fh->meta, &n.pm);
 	n.has_meta = true;
@@ -506,7 +1269,10 @@ int s3b_file_set_posix(struct s3b_mount *m, struct s3b_fh *fh, const struct s3b_
 	if (pm->has_mtime)
 		cur.has_mtime = true, cur.mtime = pm->mtime;
 	rc = s3b_meta_apply(&fh->meta, &cur);
-	if (!rc && fh->writer)
+	/* rsync's temporary file passes through mode 0600 on its way to the
+	 * source's attributes: the writer keeps the predicted ones until the
+	 * file is parked (see park_locked) */
+	if (!rc && fh->writer && !fh->final_key)
 		rc = s3b_writer_set_meta(fh->writer, &fh->meta);
 	if (!rc && !fh->writer && !fh->dirty) {
 		/* already committed: the stored object must change too */

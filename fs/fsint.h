@@ -18,13 +18,27 @@
 
 /* ---- files.c: open files ---- */
 int s3b_file_open(struct s3b_mount *m, const char *path, int flags, struct s3b_fh **out);
-/* open(O_CREAT): a new object, or the existing one opened as open(2) would. */
+/* open(O_CREAT): a new object, or the existing one opened as open(2) would.
+ * pid: the caller (rsync's temporary files are recognised by name and
+ * program). */
 int s3b_file_create(struct s3b_mount *m, const char *path, int flags, mode_t mode, uid_t uid,
-		    gid_t gid, struct s3b_fh **out);
+		    gid_t gid, pid_t pid, struct s3b_fh **out);
+
+/* Parked rsync temporary files (see struct s3b_parked).  Each returns
+ * ENOENT when path is not parked, so callers fall through to the normal
+ * path. */
+int s3b_parked_getattr(struct s3b_mount *m, const char *path, struct stat *st);
+int s3b_parked_set_posix(struct s3b_mount *m, const char *path, const struct s3b_posix_meta *pm);
+int s3b_parked_rename(struct s3b_mount *m, const char *from, struct s3b_bucket *to_b,
+		      const char *to_key);
+int s3b_parked_unlink(struct s3b_mount *m, const char *path);
+/* Abort every parked upload (unmount). */
+void s3b_parked_abort_all(struct s3b_mount *m);
+/* pid: the reading or writing process (for the taint rule in files.c). */
 int s3b_file_read(struct s3b_mount *m, struct s3b_fh *fh, char *buf, size_t size, off_t off,
-		  size_t *got);
+		  pid_t pid, size_t *got);
 int s3b_file_write(struct s3b_mount *m, struct s3b_fh *fh, const char *buf, size_t size,
-		   off_t off);
+		   off_t off, pid_t pid);
 /* Commit a written file (verification included); 0 only when verified. */
 int s3b_file_flush(struct s3b_mount *m, struct s3b_fh *fh);
 int s3b_file_fsync(struct s3b_mount *m, struct s3b_fh *fh);
@@ -35,6 +49,12 @@ int s3b_file_getattr(struct s3b_mount *m, struct s3b_fh *fh, struct stat *st);
 /* The open file at path, if any, with a reference (s3b_file_unref). */
 struct s3b_fh *s3b_file_find(struct s3b_mount *m, const char *path);
 void s3b_file_unref(struct s3b_mount *m, struct s3b_fh *fh);
+/* copy_file_range between two files of the mount: a bridge copy inside the
+ * daemon, done when the destination is flushed (so that metadata set
+ * before close is stored with it).  *copied is what the caller may count
+ * as copied; EOPNOTSUPP makes cp fall back to read and write. */
+int s3b_file_copy_range(struct s3b_mount *m, struct s3b_fh *src, off_t off_in,
+			struct s3b_fh *dst, off_t off_out, size_t len, size_t *copied);
 /* Metadata change on an open file (cp -p sets times before close). */
 int s3b_file_set_posix(struct s3b_mount *m, struct s3b_fh *fh, const struct s3b_posix_meta *pm);
 

@@ -50,6 +50,11 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return m;
 }
 
+static void op_destroy(void *private_data)
+{
+	s3b_parked_abort_all(private_data);
+}
+
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct s3b_mount *m = mnt();
@@ -75,6 +80,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			s3b_dir_stat(m, 0555, st);
 		break;
 	case S3B_P_OBJECT:
+		if (s3b_parked_getattr(m, path, st) == 0)
+			break;
 		fh = s3b_file_find(m, path);
 		if (fh) {
 			rc = s3b_file_getattr(m, fh, st);
@@ -317,7 +324,7 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct fuse_context *c = fuse_get_context();
 	struct s3b_fh *fh;
-	int rc = s3b_file_create(mnt(), path, fi->flags, mode, c->uid, c->gid, &fh);
+	int rc = s3b_file_create(mnt(), path, fi->flags, mode, c->uid, c->gid, c->pid, &fh);
 
 	if (!rc)
 		fi->fh = (uintptr_t)fh;
@@ -328,7 +335,7 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	size_t got;
-	int rc = s3b_file_read(mnt(), fh_of(fi), buf, size, off, &got);
+	int rc = s3b_file_read(mnt(), fh_of(fi), buf, size, off, fuse_get_context()->pid, &got);
 
 	(void)path;
 	return rc ? -rc : (int)got;
@@ -337,7 +344,7 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 static int op_write(const char *path, const char *buf, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	int rc = s3b_file_write(mnt(), fh_of(fi), buf, size, off);
+	int rc = s3b_file_write(mnt(), fh_of(fi), buf, size, off, fuse_get_context()->pid);
 
 	(void)path;
 	return rc ? -rc : (int)size;
@@ -367,10 +374,15 @@ static ssize_t op_copy_file_range(const char *in, struct fuse_file_info *fi_in, 
 				  const char *out, struct fuse_file_info *fi_out, off_t off_out,
 				  size_t len, int flags)
 {
-	(void)in, (void)fi_in, (void)off_in, (void)out, (void)fi_out, (void)off_out;
-	(void)len, (void)flags;
-	/* not ENOSYS: that would make the kernel stop asking for the mount's life */
-	return -EOPNOTSUPP;
+	size_t copied = 0;
+	int rc;
+
+	(void)in, (void)out;
+	if (flags)
+		return -EINVAL;
+	/* never ENOSYS: that would make the kernel stop asking for the mount's life */
+	rc = s3b_file_copy_range(mnt(), fh_of(fi_in), off_in, fh_of(fi_out), off_out, len, &copied);
+	return rc ? -rc : (ssize_t)copied;
 }
 
 /* ---- extended attributes ---- */
@@ -404,6 +416,7 @@ static int op_removexattr(const char *path, const char *name)
 
 static const struct fuse_operations s3b_ops = {
 	.init = op_init,
+	.destroy = op_destroy,
 	.getattr = op_getattr,
 	.opendir = op_opendir,
 	.readdir = op_readdir,

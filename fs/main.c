@@ -7,6 +7,7 @@
  *   s3bridge mount -o OPTIONS SOURCE MOUNTPOINT.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,13 @@ static int cmd_unmount(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* Data buffers are large and short-lived (parts, read-ahead chunks):
+	 * always map them, so that freeing one gives the memory back instead
+	 * of leaving it in a per-thread arena (peak RSS stays near the
+	 * --max-memory budget). */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	mallopt(M_ARENA_MAX, 4);
+
 	if (argc < 2) {
 		s3b_cli_usage(stderr);
 		return 2;
@@ -76,6 +84,10 @@ int main(int argc, char **argv)
 		return cmd_mount(argc - 1, argv + 1);
 	if (strcmp(argv[1], "unmount") == 0 || strcmp(argv[1], "umount") == 0)
 		return cmd_unmount(argc - 1, argv + 1);
+	/* mount.fuse3 (mount -t fuse.s3bridge) runs "s3bridge SOURCE MOUNTPOINT
+	 * -o OPTIONS" without the command word */
+	if (strstr(argv[1], "s3://"))
+		return cmd_mount(argc, argv);
 	fprintf(stderr, "s3bridge: unknown command '%s' (see s3bridge --help)\n", argv[1]);
 	return 2;
 }

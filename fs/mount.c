@@ -316,6 +316,7 @@ static void mount_free(struct s3b_mount *m)
 	}
 	free(m->buckets);
 	s3b_pool_destroy(m->pool);
+	s3b_pairing_destroy(m->pairing);
 	s3b_membudget_destroy(m->budget);
 	s3b_dircache_destroy(m->dc);
 	pthread_mutex_destroy(&m->open_lock);
@@ -425,6 +426,7 @@ int s3b_mount_main(struct s3b_mount_conf *conf)
 	if (s3b_dircache_create(conf->cache_ttl_ms, 0, &m.dc) ||
 	    s3b_membudget_create(conf->max_memory, &m.budget) ||
 	    s3b_pool_create(2 * m.n_buckets * conf->parallel + 4, &m.pool) ||
+	    s3b_pairing_create(4096, &m.pairing) ||
 	    create_clients(&m)) {
 		LOG_E("cannot start: out of memory or threads");
 		goto out_unmount;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bridge.h"
 #include "bucketspec.h"
 #include "config.h"
 #include "dircache.h"
@@ -83,8 +84,34 @@ struct s3b_fh {
 	bool dirty;                /* written since the last commit */
 	int sticky_err;            /* a failed commit: every later flush reports it */
 	struct s3_meta meta;       /* metadata to store with the object */
+	bool published;            /* read stream given to the pairing registry */
+	/* a copy_file_range from a file of the mount, done at flush */
+	bool bridge_pending;
+	struct s3b_bucket *bsrc;
+	char *bsrc_key;
+	uint64_t bsrc_size;
+	char bsrc_etag[S3B_ETAG_MAX];
+	char *final_key;           /* rsync's temporary file: the key it will be renamed to */
+	uint64_t opened_ms;        /* monotonic, when opened */
+	pid_t writer_pgid;         /* process group of the first write (0: none) */
 	struct s3b_fh *next;       /* open table, protected by mount open_lock */
 	unsigned refs;             /* protected by mount open_lock */
+};
+
+/* A closed rsync temporary file whose data is uploaded (and verified part
+ * by part) but not committed: the commit happens at its rename, under the
+ * final key with the final metadata, so the object lands once. */
+struct s3b_parked {
+	char *path;                /* the temporary name */
+	struct s3b_bucket *b;
+	char *final_key;           /* the multipart upload's key */
+	struct s3b_writer *writer;
+	struct s3_meta meta;
+	uint64_t size;
+	uint64_t parked_ms;        /* monotonic */
+	uint64_t opened_ms;
+	pid_t writer_pgid;
+	struct s3b_parked *next;
 };
 
 struct s3b_mount {
@@ -94,12 +121,19 @@ struct s3b_mount {
 	struct s3b_dircache *dc;
 	struct s3b_membudget *budget;
 	struct s3b_pool *pool;
+	struct s3b_pairing *pairing;
 	uid_t uid;
 	gid_t gid;
 	mode_t umask;
 	struct timespec started;
 	pthread_mutex_t open_lock;
 	struct s3b_fh *open_files; /* protected by open_lock */
+	struct s3b_parked *parked; /* protected by open_lock */
+	/* process groups that were served a source stream that did not match
+	 * its object: what they write meanwhile is refused (protected by
+	 * open_lock) */
+	struct { pid_t pgid; uint64_t ms; } taint[64];
+	unsigned taint_next;
 };
 
 /* ---- cli.c ---- */

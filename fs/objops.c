@@ -118,8 +118,11 @@ int s3b_obj_unlink(struct s3b_mount *m, const char *path)
 	struct s3b_path p;
 	struct s3b_node n;
 	struct s3_error err;
-	int rc = resolve_obj(m, path, true, &p);
+	int rc = s3b_parked_unlink(m, path);
 
+	if (rc != ENOENT)
+		return rc;
+	rc = resolve_obj(m, path, true, &p);
 	if (rc)
 		return rc;
 	rc = s3b_node_lookup(m, p.b, p.key, &n);
@@ -347,6 +350,10 @@ int s3b_obj_rename(struct s3b_mount *m, const char *from, const char *to, unsign
 		s3b_path_free(&a);
 		return rc;
 	}
+	rc = s3b_parked_rename(m, from, b.b, b.key);
+	if (rc != ENOENT)
+		goto out; /* an rsync temporary file: committed under its final name */
+	rc = 0;
 	if (a.b != b.b && !s3b_same_endpoint(a.b, b.b)) {
 		rc = EXDEV; /* mv falls back to copy and delete */
 		goto out;
@@ -541,6 +548,9 @@ int s3b_obj_set_posix(struct s3b_mount *m, const char *path, const struct s3b_po
 	struct s3b_fh *fh;
 	int rc;
 
+	rc = s3b_parked_set_posix(m, path, pm);
+	if (rc != ENOENT)
+		return rc;
 	fh = s3b_file_find(m, path);
 	if (fh) {
 		bool open_writer;

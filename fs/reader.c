@@ -69,8 +69,8 @@
  * give room, a demand waits up to GAP_WAIT_MS for the gap, then gives the
  * hash up.  A piece that overlaps bytes already served, a full queue, a
  * direct read that is not next in order (its bytes cannot be kept) or a
- * random read clears hash_ok for good:
- * s3b_reader_digests is true only for one exact in-order pass.
+ * random read clears hash_ok for good: s3b_reader_digests is true only
+ * for one exact in-order pass.
  *
  * Invariants (under r->lock):
  *   1. held == sum of len over chunks whose buffer is allocated, and
@@ -87,6 +87,7 @@
  * while holding those).
  */
 #include "reader.h"
+#include "etag.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -208,14 +209,36 @@ static void budget_release(struct s3b_reader *r, size_t n)
 static int fetch(struct s3b_reader *r, uint64_t off, size_t len, void *buf)
 {
 	struct s3_error err = { 0 };
+	struct s3b_etag e = { .kind = S3B_ETAG_OPAQUE };
 	size_t got = 0;
 	int rc;
 
-	rc = r->st.ops->get(r->st.inst, r->key, off, len, buf, &got, r->etag, &err);
-	if (rc == 0 && got != len) {
-		LOG_E("read %s: short response at %" PRIu64 ": %zu of %zu bytes", r->key, off,
-		      got, len);
-		return EIO;
+	/* A GET of the whole object whose ETag is its MD5 is checked before a
+	 * byte of it is served: damage on the way is fetched again, never
+	 * passed on (most objects of a migration are this small). */
+	if (off == 0 && len == r->size && r->etag)
+		s3b_etag_parse(r->etag, &e);
+	for (unsigned tries = 0;; tries++) {
+		uint8_t md5[S3B_MD5_LEN];
+
+		rc = r->st.ops->get(r->st.inst, r->key, off, len, buf, &got, r->etag, &err);
+		if (rc == 0 && got != len) {
+			LOG_E("read %s: short response at %" PRIu64 ": %zu of %zu bytes", r->key, off,
+			      got, len);
+			return EIO;
+		}
+		if (rc || e.kind != S3B_ETAG_MD5)
+			break;
+		s3b_md5(buf, len, md5);
+		if (memcmp(md5, e.md5, sizeof(md5)) == 0)
+			return 0;
+		if (tries == 2) {
+			LOG_E("read %s: the body does not match its ETag %s three times; refused",
+			      r->key, r->etag);
+			return EIO;
+		}
+		LOG_W("read %s: the body does not match its ETag (damaged in transit); "
+		      "fetching it again", r->key);
 	}
 	if (rc == 0)
 		return 0;
@@ -290,8 +313,9 @@ static void maybe_free(struct s3b_reader *r, struct chunk *c)
 	free(c);
 }
 
-/* Take a chunk out of use: cancel it if still queued, else free it when
- * idle.  The caller must not use c afterwards unless it pinned it. */
+/* Take a chunk out of use: cancel it if still queued and nobody waits on
+ * it, else free it when idle.  The caller must not use c afterwards unless
+ * it pinned it. */
 static void kill_chunk(struct s3b_reader *r, struct chunk *c)
 {
 	int expect = C_QUEUED;
@@ -300,7 +324,8 @@ static void kill_chunk(struct s3b_reader *r, struct chunk *c)
 		return;
 	c->dead = true;
 	c->stream = false;
-	if (c->pooled && atomic_compare_exchange_strong(&c->state, &expect, C_CANCELLED)) {
+	if (c->pooled && c->pins == 0 &&
+	    atomic_compare_exchange_strong(&c->state, &expect, C_CANCELLED)) {
 		/* the worker never touches r again; whichever of us is last
 		 * frees the struct (it holds the job node the pool may still
 		 * have queued) */

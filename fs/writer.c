@@ -198,6 +198,7 @@ struct s3b_writer {
 	struct s3b_part_plan plan;
 	uint64_t max_size;
 	struct s3_meta meta;
+	struct s3_meta sent_meta;    /* what CreateMultipartUpload carried */
 	bool meta_stale;
 	bool started;                /* a multipart upload was created (and kept) */
 	bool committed;
@@ -214,6 +215,8 @@ struct s3b_writer {
 	size_t tail_len;
 	bool spooling;
 	int spool_fd;                /* -1 until the spool is made */
+	s3b_precommit_fn precommit;  /* checked before the object becomes visible */
+	void *precommit_ctx;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;         /* any change of the fields below */
@@ -478,6 +481,8 @@ static void fail(struct s3b_writer *w, int err, const char *fmt, ...)
 	pthread_mutex_unlock(&w->lock);
 }
 
+static int meta_copy(struct s3_meta *dst, const struct s3_meta *src);
+
 static int create_upload(struct s3b_writer *w)
 {
 	struct s3_error e = { 0 };
@@ -494,6 +499,9 @@ static int create_upload(struct s3b_writer *w)
 	}
 	w->upload_id = id;
 	w->started = true;
+	s3_meta_free(&w->sent_meta);
+	if (meta_copy(&w->sent_meta, &w->meta))
+		w->meta_stale = true; /* cannot tell: assume it differs */
 	return 0;
 }
 
@@ -997,6 +1005,28 @@ fail_lock:
 	return err;
 }
 
+static bool str_equal(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Same Content-Type and the same pairs, in any order. */
+static bool meta_equal(const struct s3_meta *a, const struct s3_meta *b)
+{
+	if (!str_equal(a->content_type, b->content_type) || a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		size_t j;
+
+		for (j = 0; j < b->n; j++)
+			if (strcmp(a->kv[i].name, b->kv[j].name) == 0)
+				break;
+		if (j == b->n || strcmp(a->kv[i].value, b->kv[j].value) != 0)
+			return false;
+	}
+	return true;
+}
+
 int s3b_writer_set_meta(struct s3b_writer *w, const struct s3_meta *meta)
 {
 	struct s3_meta m;
@@ -1006,8 +1036,10 @@ int s3b_writer_set_meta(struct s3b_writer *w, const struct s3_meta *meta)
 		return err;
 	s3_meta_free(&w->meta);
 	w->meta = m;
-	if (w->started || w->committed)
+	if (w->committed)
 		w->meta_stale = true;
+	else if (w->started)
+		w->meta_stale = !meta_equal(&w->meta, &w->sent_meta);
 	return 0;
 }
 
@@ -1274,6 +1306,29 @@ static int verify(struct s3b_writer *w, const char *key, struct s3b_write_result
 	}
 }
 
+void s3b_writer_set_precommit(struct s3b_writer *w, s3b_precommit_fn fn, void *ctx)
+{
+	w->precommit = fn;
+	w->precommit_ctx = ctx;
+}
+
+/* The caller's last word before the object becomes visible. */
+static int run_precommit(struct s3b_writer *w, struct s3b_write_result *res,
+			 const char *composite)
+{
+	char why[sizeof(res->error)] = "";
+	int err;
+
+	if (!w->precommit)
+		return 0;
+	err = w->precommit(w->precommit_ctx, &res->digests, w->size, composite, why, sizeof(why));
+	if (err) {
+		res->verdict = S3B_ETAG_MISMATCH;
+		res_error(res, "%s", why[0] ? why : "refused before commit");
+	}
+	return err;
+}
+
 /* A single PutObject of buf (the whole object). */
 static int commit_single(struct s3b_writer *w, const char *key, const uint8_t *buf,
 			 size_t len, struct s3b_write_result *res)
@@ -1286,8 +1341,19 @@ static int commit_single(struct s3b_writer *w, const char *key, const uint8_t *b
 	s3b_hasher_update(w->hasher, buf ? buf : empty, len);
 	s3b_hasher_final(w->hasher, &res->digests);
 	s3b_etag_from_md5(res->digests.md5, res->expected_etag);
-	err = w->st.ops->put(w->st.inst, key, buf ? buf : empty, len, meta_arg(w), res->etag, &e);
-	add_attempts(w, &e);
+	err = run_precommit(w, res, NULL);
+	if (err)
+		return err;
+	/* BadDigest: the body was damaged on the way; send it again from the
+	 * buffer, as for parts */
+	for (unsigned tries = 0; tries <= W_BADDIGEST_RETRIES; tries++) {
+		err = w->st.ops->put(w->st.inst, key, buf ? buf : empty, len, meta_arg(w), res->etag,
+				     &e);
+		add_attempts(w, &e);
+		if (err != EBADMSG)
+			break;
+		LOG_W("writer: %s: the server saw a damaged body (BadDigest); sending it again", key);
+	}
 	if (err) {
 		s3_error_format(&e, why, sizeof(why));
 		res_error(res, "PutObject: %s", why);
@@ -1344,6 +1410,11 @@ static int finish_multipart(struct s3b_writer *w, struct s3b_write_result *res)
 			  res->digests.bytes, w->size);
 		LOG_E("writer: %s: %s", w->key, res->error);
 		return EIO;
+	}
+	err = run_precommit(w, res, composite);
+	if (err) {
+		free(list);
+		return err;
 	}
 
 	err = w->st.ops->complete(w->st.inst, w->key, w->upload_id, list, n, res->etag, &e);
@@ -1491,6 +1562,7 @@ void s3b_writer_close(struct s3b_writer *w)
 	free(w->spool_dir);
 	s3_meta_free(&w->meta);
 	s3b_hasher_free(w->hasher);
+	s3_meta_free(&w->sent_meta);
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
 	free(w);

@@ -104,6 +104,15 @@ int s3b_writer_flush(struct s3b_writer *w);
  * (EIO for a mismatch, EXDEV for a key change after start) and the upload
  * is aborted. */
 int s3b_writer_commit(struct s3b_writer *w, const char *key, struct s3b_write_result *res);
+/* Called once the whole stream's digests are final and before the object
+ * becomes visible (before PutObject or CompleteMultipartUpload).
+ * composite is the "md5-of-part-md5s-N" text of a multipart upload (NULL
+ * for a single PUT).  A non-zero return stops the commit: the upload is
+ * aborted, nothing becomes visible, and commit returns that errno with the
+ * reason (why) in res->error.  The bridge checks the paired source here. */
+typedef int (*s3b_precommit_fn)(void *ctx, const struct s3b_digests *d, uint64_t size,
+				const char *composite, char *why, size_t whylen);
+void s3b_writer_set_precommit(struct s3b_writer *w, s3b_precommit_fn fn, void *ctx);
 /* Abort any upload and free; safe on a committed writer (then only frees). */
 void s3b_writer_close(struct s3b_writer *w);
 

@@ -27,6 +27,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -662,6 +663,12 @@ static int aws_file_path(s3b_getenv_fn env, const char *var, const char *name, c
 	int rc;
 
 	*out = NULL;
+	if (!home && env == real_getenv) {
+		/* mount(8) runs helpers without HOME: the user's own home */
+		struct passwd *pw = getpwuid(getuid());
+
+		home = pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : NULL;
+	}
 	if (v && v[0] == '~' && v[1] == '/' && home)
 		rc = s3b_buf_printf(&b, "%s%s", home, v + 1);
 	else if (v)

@@ -500,10 +500,9 @@ int s3b_xml_parse_list_v2(const char *body, size_t len, struct s3_list_page *out
 	rc = bool_field(f[TRUNC].node, &page.truncated);
 	if (!rc)
 		rc = encoding_field(f[ENC].node, &url);
-	if (!rc)
-		rc = check_key_field(f[PREFIX].node, url);
-	if (!rc)
-		rc = check_key_field(f[AFTER].node, url);
+	/* The echoed Prefix and StartAfter are not used, and RGW 16.2 sends
+	 * them unencoded even with EncodingType=url ("pct%" stays "pct%"):
+	 * they are not checked.  Keys and CommonPrefixes are. */
 	if (rc)
 		goto fail;
 	if (page.truncated) {

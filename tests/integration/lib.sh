@@ -66,10 +66,12 @@ s3list() { # bucket prefix -> keys, one a line (ListObjectsV2, all pages)
 	python3 - "$1" "$2" <<'PY'
 import os, subprocess, sys, urllib.parse, xml.etree.ElementTree as ET
 bucket, prefix = sys.argv[1], sys.argv[2]
-token = None
+after = None
 while True:
+    # start-after, not the continuation token: curl 7.88's --aws-sigv4
+    # mis-signs query values that need escaping (tokens do)
     q = {"list-type": "2", "prefix": prefix}
-    if token: q["continuation-token"] = token
+    if after: q["start-after"] = after
     url = os.environ["S3_DIRECT_ENDPOINT"] + "/" + bucket + "?" + urllib.parse.urlencode(q, quote_via=urllib.parse.quote)
     out = subprocess.run(["curl", "-sS", "--fail", "--aws-sigv4", "aws:amz:us-east-1:s3",
         "--user", os.environ["AWS_ACCESS_KEY_ID"] + ":" + os.environ["AWS_SECRET_ACCESS_KEY"],
@@ -77,10 +79,10 @@ while True:
     root = ET.fromstring(out)
     ns = root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
     for c in root.findall(ns + "Contents"):
-        print(c.find(ns + "Key").text)
+        after = c.find(ns + "Key").text
+        print(after)
     if root.findtext(ns + "IsTruncated") != "true":
         break
-    token = root.findtext(ns + "NextContinuationToken")
 PY
 }
 

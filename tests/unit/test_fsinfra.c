@@ -569,6 +569,104 @@ static void test_memstore_faults(void)
 	memstore_free(m);
 }
 
+/* Parts uploaded from several threads at once (as the writer's pool
+ * does), with GETs and PUTs of other objects going on. */
+struct mp_thread {
+	struct s3b_store *st;
+	const char *id;
+	const uint8_t *data;
+	size_t part;
+	unsigned first, step, n;
+	struct s3_part *parts;
+	atomic_int *errors;
+};
+
+static void *mp_uploader(void *arg)
+{
+	struct mp_thread *t = arg;
+	struct s3_error err;
+
+	for (unsigned num = t->first; num <= t->n; num += t->step) {
+		uint8_t md5[16];
+		const uint8_t *p = t->data + (size_t)(num - 1) * t->part;
+
+		s3b_md5(p, t->part, md5);
+		t->parts[num - 1].number = num;
+		if (t->st->ops->upload_part(t->st->inst, "cmp", t->id, num, p, t->part, md5,
+					   t->parts[num - 1].etag, &err))
+			atomic_fetch_add(t->errors, 1);
+	}
+	return NULL;
+}
+
+static void *mp_noise(void *arg)
+{
+	struct mp_thread *t = arg;
+	struct s3_error err;
+	uint8_t buf[1000];
+	char etag[S3B_ETAG_MAX];
+	size_t got;
+
+	for (int i = 0; i < 300; i++) {
+		if (t->st->ops->put(t->st->inst, "noise", t->data, 1000, NULL, etag, &err) ||
+		    t->st->ops->get(t->st->inst, "noise", 0, sizeof(buf), buf, &got, NULL, &err) ||
+		    got != 1000 || memcmp(buf, t->data, 1000) != 0)
+			atomic_fetch_add(t->errors, 1);
+	}
+	return NULL;
+}
+
+static void test_memstore_concurrent(void)
+{
+	const unsigned n = 24;
+	const size_t part = 64 * 1024;
+	struct memstore *m = memstore_new(S3B_METAG_COMPOSITE, 4);
+	struct s3b_store st;
+	struct s3_error err;
+	struct s3_part parts[24];
+	struct mp_thread t[5];
+	pthread_t th[5];
+	atomic_int errors = 0;
+	struct s3b_etag_builder eb;
+	uint8_t *data = malloc(n * part), *copy;
+	char *id = NULL, etag[S3B_ETAG_MAX], want[S3B_ETAG_MAX];
+	size_t len;
+
+	for (size_t i = 0; i < n * part; i++)
+		data[i] = (uint8_t)(i * 31 + i / 977);
+	memstore_store(m, &st);
+	memstore_set_min_part(m, 0);
+	memstore_set_latency_us(m, 100);
+	CHECK_INT(st.ops->create_mp(st.inst, "cmp", NULL, &id, &err), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		t[i] = (struct mp_thread){ .st = &st, .id = id, .data = data, .part = part,
+					   .first = i + 1, .step = 4, .n = n, .parts = parts,
+					   .errors = &errors };
+		pthread_create(&th[i], NULL, i < 4 ? mp_uploader : mp_noise, &t[i]);
+	}
+	for (unsigned i = 0; i < 5; i++)
+		pthread_join(th[i], NULL);
+	CHECK_INT(atomic_load(&errors), 0);
+	CHECK_INT(memstore_calls(m, MS_PART), n);
+	CHECK_INT(st.ops->complete(st.inst, "cmp", id, parts, n, etag, &err), 0);
+	CHECK_INT(s3b_etag_builder_init(&eb), 0);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t md5[16];
+
+		s3b_md5(data + (size_t)i * part, part, md5);
+		s3b_etag_builder_add(&eb, md5);
+	}
+	s3b_etag_builder_final(&eb, want);
+	CHECK_STR(etag, want);
+	CHECK(strstr(etag, "-24") != NULL);
+	copy = memstore_get_copy(m, "cmp", &len, NULL);
+	CHECK(copy && len == n * part && memcmp(copy, data, len) == 0);
+	free(copy);
+	free(id);
+	free(data);
+	memstore_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -583,5 +681,6 @@ int main(int argc, char **argv)
 	test_memstore_multipart(S3B_METAG_COMPOSITE, "e5a8c5272b26fc10581a21089559b006-2");
 	test_memstore_multipart(S3B_METAG_WHOLE_MD5, "ad8356a4d8256639d7a35e4c221289ea");
 	test_memstore_faults();
+	test_memstore_concurrent();
 	return check_report();
 }

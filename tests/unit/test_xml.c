@@ -392,12 +392,15 @@ static const struct pcase cases[] = {
 	{"url key with a cut escape", K_LIST, URL_KEY("a%2"), EPROTO, NULL},
 	{"url key with %00", K_LIST, URL_KEY("a%00b"), EPROTO, NULL},
 	{"url key decoding to nothing", K_LIST, URL_KEY(""), EPROTO, NULL},
-	{"url top-level Prefix bad", K_LIST,
+	/* RGW 16.2 echoes Prefix and StartAfter unencoded under
+	 * EncodingType=url (seen: <Prefix>pct%</Prefix>); they are not used,
+	 * so they are accepted as they come */
+	{"url top-level Prefix unencoded (RGW echo)", K_LIST,
 	 "<ListBucketResult><EncodingType>url</EncodingType><Prefix>%G0</Prefix>"
-	 "<IsTruncated>false</IsTruncated></ListBucketResult>", EPROTO, NULL},
-	{"url StartAfter bad", K_LIST,
+	 "<IsTruncated>false</IsTruncated></ListBucketResult>", 0, "trunc=0 token=(null)\n"},
+	{"url StartAfter unencoded (RGW echo)", K_LIST,
 	 "<ListBucketResult><StartAfter>%</StartAfter><EncodingType>url</EncodingType>"
-	 "<IsTruncated>false</IsTruncated></ListBucketResult>", EPROTO, NULL},
+	 "<IsTruncated>false</IsTruncated></ListBucketResult>", 0, "trunc=0 token=(null)\n"},
 	{"url CommonPrefix bad", K_LIST,
 	 "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>"
 	 "<CommonPrefixes><Prefix>a%2</Prefix></CommonPrefixes></ListBucketResult>", EPROTO, NULL},
