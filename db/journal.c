@@ -53,6 +53,11 @@
  *   highest id, whatever its status.  A begin whose id is higher than every
  *   other of its path takes `latest` from the older one.
  *
+ * The writer connection: WAL, synchronous=FULL (measured: about 20% fewer
+ * records/s than NORMAL with a sync every 100 records, and a sync is what
+ * every verified close() waits for), a 32 MiB page cache, statement
+ * journals in memory.  Views and the lookup connection are read-only.
+ *
  * Crash-safety invariants:
  *   1. Every write is inside a transaction of the writer thread; a record
  *      is either wholly in the database or not at all.  WAL with
@@ -212,8 +217,8 @@ static const char *const wsql[W_N] = {
 	[W_RELATEST] = "UPDATE objects SET latest = (id = (SELECT max(id) FROM objects"
 		       " WHERE path = ?1)) WHERE path = ?1 AND latest <>"
 		       " (id = (SELECT max(id) FROM objects WHERE path = ?1))",
-	[W_UPLOAD_BEGUN] = "INSERT INTO uploads (run, endpoint, bucket, key, upload_id, begun)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[W_UPLOAD_BEGUN] = ("INSERT INTO uploads (run, endpoint, bucket, key, upload_id, begun)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
 	[W_UPLOAD_ENDED] = "DELETE FROM uploads WHERE upload_id = ?1",
 };
 

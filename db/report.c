@@ -12,7 +12,7 @@
  * Formats (the golden strings in tests/unit/test_report.c pin them):
  *   summary       "N verified, N failed, N mismatch, N pending, N interrupted
  *                 (N objects, N records)", then "label  value" lines and
- *                 the last 10 failures, newest first
+ *                 the last 10 failures, newest first, and how many more
  *   summary.json  one JSON object on one line; times are Unix seconds with
  *                 milliseconds, null when unknown
  *   failed        PATH<TAB>STATUS<TAB>REASON, by status, then in the
@@ -402,6 +402,8 @@ static int render_summary(struct ctx *c)
 	struct out *o = c->o;
 	struct s3b_jrow row;
 	int64_t ns = span_ns(t);
+	uint64_t bad = t->objects[S3B_ST_FAILED] + t->objects[S3B_ST_MISMATCH] +
+		       t->objects[S3B_ST_INTERRUPTED], shown = 0;
 	bool got, header = false;
 	int rc;
 
@@ -461,6 +463,7 @@ static int render_summary(struct ctx *c)
 			out_puts(o, "last failures (newest first):\n");
 			header = true;
 		}
+		shown++;
 		out_printf(o, "  %-11s ", s3b_obj_status_name(row.rec.status));
 		out_line_text(o, row.rec.path);
 		if (row.rec.error) {
@@ -469,6 +472,8 @@ static int render_summary(struct ctx *c)
 		}
 		out_putc(o, '\n');
 	}
+	if (!rc && bad > shown)
+		out_printf(o, "  and %llu more (see failed)\n", (unsigned long long)(bad - shown));
 	return rc;
 }
 

@@ -10,12 +10,16 @@
 #include "commands.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "journal_impl.h"
 #include "report.h"
+
+#define OBJECTS_PREFIX "objects/"
+#define OBJECTS_PREFIX_LEN (sizeof(OBJECTS_PREFIX) - 1)
 
 static void usage(FILE *f)
 {
@@ -33,7 +37,8 @@ static bool known_format(const char *name)
 	for (size_t i = 0; s3b_report_names[i]; i++)
 		if (strcmp(name, s3b_report_names[i]) == 0)
 			return true;
-	return strncmp(name, "objects/", 8) == 0 && name[8] != '\0';
+	return strncmp(name, OBJECTS_PREFIX, OBJECTS_PREFIX_LEN) == 0 &&
+	       name[OBJECTS_PREFIX_LEN] != '\0';
 }
 
 int s3b_cmd_report(int argc, char **argv)
@@ -98,8 +103,9 @@ int s3b_cmd_report(int argc, char **argv)
 	s3b_jview_close(v);
 
 	rc = s3b_report_render(path, format, NULL, STDOUT_FILENO);
-	if (rc == ENOENT && strncmp(format, "objects/", 8) == 0) {
-		fprintf(stderr, "s3bridge report: %s: no record of %s\n", path, format + 8);
+	if (rc == ENOENT && strncmp(format, OBJECTS_PREFIX, OBJECTS_PREFIX_LEN) == 0) {
+		fprintf(stderr, "s3bridge report: %s: no record of %s\n", path,
+			format + OBJECTS_PREFIX_LEN);
 		return 2;
 	}
 	if (rc) {

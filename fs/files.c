@@ -22,8 +22,10 @@
 
 #define SEED_CHUNK (8u << 20)
 #define BRIDGE_CHUNK (1u << 20)
+#define BRIDGE_SMALL (8u << 20)   /* copied with one GET, never server-side */
 
 static int bridge_materialize(struct s3b_mount *m, struct s3b_fh *fh);
+static void jbegin(struct s3b_mount *m, struct s3b_fh *fh);
 
 static uint64_t mono_ms(void)
 {
@@ -41,9 +43,21 @@ static uint64_t mono_ms(void)
  * refusal costs a retry; a missed one would cost a wrong object. */
 static void taint(struct s3b_mount *m, pid_t pid)
 {
-	pid_t g = getpgid(pid);
+	pid_t g = pid > 0 ? getpgid(pid) : -1;
 
 	pthread_mutex_lock(&m->open_lock);
+	/* every file being written now may hold some of those bytes (the
+	 * kernel's read-ahead may have fetched them for anyone): refuse them
+	 * all; a false refusal costs a retry, a missed one a wrong object */
+	for (struct s3b_fh *o = m->open_files; o; o = o->next)
+		if (o->writable)
+			o->suspect = true;
+	for (struct s3b_parked *p = m->parked; p; p = p->next)
+		p->suspect = true;
+	if (g <= 0) {
+		pthread_mutex_unlock(&m->open_lock);
+		return;
+	}
 	m->taint[m->taint_next].pgid = g > 0 ? g : pid;
 	m->taint[m->taint_next].ms = mono_ms();
 	m->taint_next = (m->taint_next + 1) % (sizeof(m->taint) / sizeof(m->taint[0]));
@@ -264,6 +278,8 @@ int s3b_file_open(struct s3b_mount *m, const char *path, int flags, struct s3b_f
 				goto out;
 			}
 			fh->dirty = n.size != 0; /* O_TRUNC alone changes the object */
+			if (fh->dirty)
+				jbegin(m, fh);
 		}
 		/* otherwise the writer comes with the first write or truncate:
 		 * opening to change only metadata (touch, futimens) costs no copy */
@@ -440,6 +456,7 @@ int s3b_file_create(struct s3b_mount *m, const char *path, int flags, mode_t mod
 	n.has_meta = true;
 	n.pm = pm;
 	s3b_dircache_put(m->dc, p.b->index, p.key, &n, true);
+	jbegin(m, fh);
 	fh_table_add(m, fh);
 	*out = fh;
 	fh = NULL;
@@ -448,6 +465,80 @@ out:
 		fh_free(fh);
 	s3b_path_free(&p);
 	return rc;
+}
+
+/* ---- the journal: one record per object written ---- */
+
+/* The record of fh begins (pending) with its first change. */
+static void jbegin(struct s3b_mount *m, struct s3b_fh *fh)
+{
+	struct s3b_obj_record r;
+
+	if (!m->journal || fh->jid)
+		return;
+	clock_gettime(CLOCK_REALTIME, &fh->started);
+	memset(&r, 0, sizeof(r));
+	r.path = fh->path + 1;
+	r.src_size = -1;
+	r.dst_bucket = fh->b->spec.bucket;
+	r.dst_key = fh->final_key ? fh->final_key : fh->key;
+	r.status = S3B_ST_PENDING;
+	r.started = fh->started;
+	fh->jid = s3b_journal_begin(m->journal, &r);
+}
+
+/* The outcome of record jid.  A verified record is durable before this
+ * returns (close() reports success only after it): 0, or EIO when the
+ * journal cannot make it so. */
+static int jfinish(struct s3b_mount *m, int64_t jid, struct s3b_obj_record *r)
+{
+	int rc;
+
+	if (!m->journal || !jid)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &r->ended);
+	s3b_journal_finish(m->journal, jid, r);
+	if (r->status != S3B_ST_VERIFIED)
+		return 0;
+	rc = s3b_journal_sync(m->journal);
+	if (rc)
+		LOG_E("%s: verified, but the journal could not record it durably", r->path);
+	return rc ? EIO : 0;
+}
+
+/* A record from a write result (and its paired source, if any). */
+static void record_from(struct s3b_obj_record *r, struct s3b_mount *m, const char *path,
+			struct s3b_bucket *b, const char *key, struct timespec started,
+			const struct s3b_write_result *res, const struct s3b_source_stream *src,
+			enum s3b_obj_status st)
+{
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	r->dst_bucket = b->spec.bucket;
+	r->dst_key = key;
+	r->started = started;
+	r->status = st;
+	r->src_size = -1;
+	if (res) {
+		r->size = res->size;
+		r->dst_etag = res->etag[0] ? res->etag : NULL;
+		r->part_size = res->part_size;
+		r->parts = res->parts;
+		r->attempts = res->attempts;
+		r->error = res->error[0] ? res->error : NULL;
+		if (res->digests.bytes == res->size && (res->size || st == S3B_ST_VERIFIED)) {
+			r->has_digests = true;
+			memcpy(r->md5, res->digests.md5, 16);
+			memcpy(r->sha256, res->digests.sha256, 32);
+			r->crc32c = res->digests.crc32c;
+		}
+	}
+	if (src) {
+		r->src_bucket = m->buckets[src->bucket].spec.bucket;
+		r->src_key = src->key;
+		r->src_etag = src->etag;
+		r->src_size = (int64_t)src->size;
+	}
 }
 
 /* A read stream served whole and in order goes to the pairing registry
@@ -545,8 +636,10 @@ int s3b_file_write(struct s3b_mount *m, struct s3b_fh *fh, const char *buf, size
 	}
 	if (!rc) {
 		rc = s3b_writer_write(fh->writer, (uint64_t)off, buf, size);
-		if (!rc)
+		if (!rc) {
 			fh->dirty = true;
+			jbegin(m, fh);
+		}
 	}
 	pthread_mutex_unlock(&fh->lock);
 	return rc;
@@ -663,6 +756,91 @@ static int bridge_pipe(struct s3b_mount *m, struct s3b_fh *fh)
 	return rc;
 }
 
+/* A small source (one GET) through the daemon: the GET's own headers
+ * carry its metadata (no HEAD), its body is checked against an MD5 ETag
+ * before a byte is used, and the destination gets every digest.  Two
+ * requests per object.  Caller holds fh->lock. */
+static int bridge_small(struct s3b_mount *m, struct s3b_fh *fh)
+{
+	struct s3b_writer_conf wc;
+	struct s3_object_info info;
+	struct s3b_source_stream ss;
+	struct s3b_posix_meta own;
+	struct s3_meta merged;
+	struct s3_error err;
+	struct s3b_etag e;
+	struct s3b_hasher *h = NULL;
+	uint8_t *buf = malloc(fh->bsrc_size);
+	size_t got = 0;
+	int rc = buf ? 0 : ENOMEM;
+
+	s3b_etag_parse(fh->bsrc_etag, &e);
+	for (unsigned tries = 0; !rc; tries++) {
+		uint8_t md5[16];
+
+		memset(&info, 0, sizeof(info));
+		rc = s3_get_object(fh->bsrc->client, fh->bsrc_key, 0, fh->bsrc_size, buf, &got,
+				   fh->bsrc_etag[0] ? fh->bsrc_etag : NULL, &info, &err);
+		if (!rc && got != fh->bsrc_size)
+			rc = ESTALE; /* changed since it was listed */
+		if (rc || e.kind != S3B_ETAG_MD5)
+			break;
+		s3b_md5(buf, got, md5);
+		if (memcmp(md5, e.md5, 16) == 0)
+			break;
+		s3_object_info_free(&info);
+		if (tries == 2) {
+			LOG_E("%s/%s: the source's bytes do not match its ETag, three times",
+			      fh->bsrc->spec.name, fh->bsrc_key);
+			rc = EIO;
+			break;
+		}
+		LOG_W("%s/%s: the source's bytes do not match its ETag (damaged in transit); "
+		      "reading it again", fh->bsrc->spec.name, fh->bsrc_key);
+	}
+	if (!rc) {
+		s3b_meta_parse(&fh->meta, &own);
+		rc = s3b_meta_copy(&merged, &info.meta);
+		if (!rc && !(rc = s3b_meta_apply(&merged, &own))) {
+			s3_meta_free(&fh->meta);
+			fh->meta = merged;
+		} else if (!rc) {
+			s3_meta_free(&merged);
+		}
+		s3_object_info_free(&info);
+	}
+	if (!rc) {
+		writer_conf(m, &wc, false);
+		wc.size_hint = fh->bsrc_size;
+		if (fh->writer)
+			s3b_writer_close(fh->writer);
+		fh->writer = NULL;
+		rc = s3b_writer_open(&fh->b->store, fh->key, &fh->meta, &wc, &fh->writer);
+	}
+	if (!rc)
+		rc = s3b_writer_write(fh->writer, 0, buf, got);
+	if (!rc && !(rc = s3b_hasher_new(S3B_HASH_ALL, &h))) {
+		/* the source stream, for the pairing at commit */
+		memset(&ss, 0, sizeof(ss));
+		s3b_hasher_update(h, buf, got);
+		s3b_hasher_final(h, &ss.d);
+		s3b_hasher_free(h);
+		ss.bucket = fh->bsrc->index;
+		snprintf(ss.key, sizeof(ss.key), "%s", fh->bsrc_key);
+		memcpy(ss.etag, fh->bsrc_etag, sizeof(ss.etag));
+		ss.size = fh->bsrc_size;
+		ss.verdict = s3b_source_check(fh->bsrc_etag, &ss.d, NULL);
+		s3b_pairing_publish(m->pairing, &ss);
+	}
+	free(buf);
+	if (rc)
+		LOG_E("%s/%s: bridge copy from %s/%s failed: %s", fh->b->spec.name, fh->key,
+		      fh->bsrc->spec.name, fh->bsrc_key, strerror(rc));
+	fh->bridge_pending = false;
+	fh->dirty = true;
+	return rc;
+}
+
 /* Turn a pending bridge copy into data in the writer (a write came). */
 static int bridge_materialize(struct s3b_mount *m, struct s3b_fh *fh)
 {
@@ -687,6 +865,16 @@ static int bridge_run(struct s3b_mount *m, struct s3b_fh *fh)
 	int rc;
 
 	s3b_etag_parse(fh->bsrc_etag, &se);
+	if (fh->bsrc_size <= BRIDGE_SMALL) {
+		/* one GET and one PUT, every digest known: cheaper than a
+		 * server-side copy's HEAD and copy, and fully verified */
+		rc = bridge_small(m, fh);
+		if (rc) {
+			fh->sticky_err = EIO;
+			return EIO;
+		}
+		return 0;
+	}
 	if (s3b_same_endpoint(fh->b, fh->bsrc) && fh->bsrc_size <= S3_MAX_COPY_SIZE &&
 	    se.kind == S3B_ETAG_MD5) {
 		rc = merge_source_meta(fh);
@@ -718,6 +906,31 @@ static int bridge_run(struct s3b_mount *m, struct s3b_fh *fh)
 			LOG_I("%s/%s: verified, %llu bytes, server-side copy of %s/%s, ETag %s",
 			      fh->b->spec.name, fh->key, (unsigned long long)fh->bsrc_size,
 			      fh->bsrc->spec.name, fh->bsrc_key, etag);
+			{
+				struct s3b_obj_record r;
+
+				memset(&r, 0, sizeof(r));
+				r.path = fh->path + 1;
+				r.src_bucket = fh->bsrc->spec.bucket;
+				r.src_key = fh->bsrc_key;
+				r.src_etag = fh->bsrc_etag;
+				r.src_size = (int64_t)fh->bsrc_size;
+				r.dst_bucket = fh->b->spec.bucket;
+				r.dst_key = fh->key;
+				r.dst_etag = etag;
+				r.size = fh->bsrc_size;
+				r.status = S3B_ST_VERIFIED;
+				r.error = "server-side copy: no bytes crossed the bridge; ETag equal to "
+					  "the source's";
+				r.attempts = err.attempts;
+				r.started = fh->started;
+				rc = jfinish(m, fh->jid, &r);
+				fh->jid = 0;
+				if (rc) {
+					fh->sticky_err = EIO;
+					return EIO;
+				}
+			}
 			return -1;
 		}
 		if (rc != ENOENT && rc != ENOTSUP) {
@@ -743,7 +956,6 @@ int s3b_file_copy_range(struct s3b_mount *m, struct s3b_fh *src, off_t off_in,
 {
 	int rc = 0;
 
-	(void)m;
 	*copied = 0;
 	if (!src || !dst || !dst->writable || src->writable)
 		return EOPNOTSUPP;
@@ -771,6 +983,7 @@ int s3b_file_copy_range(struct s3b_mount *m, struct s3b_fh *src, off_t off_in,
 			memcpy(dst->bsrc_etag, src->etag, sizeof(dst->bsrc_etag));
 			dst->bridge_pending = true;
 			dst->dirty = true;
+			jbegin(m, dst);
 			*copied = (size_t)src->size;
 		}
 	}
@@ -781,6 +994,7 @@ int s3b_file_copy_range(struct s3b_mount *m, struct s3b_fh *src, off_t off_in,
 struct precommit_ctx {
 	struct s3b_mount *m;
 	const char *key;              /* the destination's key */
+	const bool *suspect;          /* the file's suspect flag (read under open_lock) */
 	pid_t pgid;                   /* who wrote it */
 	uint64_t since;               /* opened at */
 	bool refused;                 /* nothing became visible */
@@ -796,7 +1010,14 @@ static int precommit(void *vctx, const struct s3b_digests *d, uint64_t size,
 	struct precommit_ctx *c = vctx;
 	enum s3b_etag_verdict v;
 
-	if (tainted_since(c->m, c->pgid, c->since)) {
+	bool suspect = false;
+
+	if (c->suspect) {
+		pthread_mutex_lock(&c->m->open_lock);
+		suspect = *c->suspect;
+		pthread_mutex_unlock(&c->m->open_lock);
+	}
+	if (suspect || tainted_since(c->m, c->pgid, c->since)) {
 		c->refused = true;
 		snprintf(why, whylen, "the program that wrote it was served a source that did not "
 			 "match its checksum meanwhile: refused");
@@ -852,7 +1073,7 @@ static int readback(struct s3b_mount *m, struct s3b_fh *fh, uint64_t size, const
 static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 {
 	struct precommit_ctx pc = { .m = m, .key = fh->key, .pgid = fh->writer_pgid,
-				     .since = fh->opened_ms };
+				     .since = fh->opened_ms, .suspect = &fh->suspect };
 	struct s3b_write_result res;
 	struct s3b_node n;
 	bool stale;
@@ -893,6 +1114,17 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 			if (s3_delete_object(fh->b->client, fh->key, &err) == 0)
 				LOG_E("%s/%s: the wrong object was deleted", fh->b->spec.name, fh->key);
 		}
+		{
+			struct s3b_obj_record r;
+
+			if (!res.error[0])
+				snprintf(res.error, sizeof(res.error), "%s", strerror(rc));
+			record_from(&r, m, fh->path + 1, fh->b, fh->key, fh->started, &res,
+				    pc.paired ? &pc.src : NULL,
+				    res.verdict == S3B_ETAG_MISMATCH ? S3B_ST_MISMATCH : S3B_ST_FAILED);
+			jfinish(m, fh->jid, &r);
+			fh->jid = 0;
+		}
 		s3b_dircache_forget(m->dc, fh->b->index, fh->key);
 		fh->sticky_err = EIO;
 		return EIO;
@@ -911,6 +1143,18 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 	memcpy(fh->etag, res.etag, sizeof(fh->etag));
 	s3b_node_written(&n, res.size, res.etag, &fh->meta);
 	s3b_dircache_put(m->dc, fh->b->index, fh->key, &n, true);
+	{
+		struct s3b_obj_record r;
+
+		record_from(&r, m, fh->path + 1, fh->b, fh->key, fh->started, &res,
+			    pc.paired ? &pc.src : NULL, S3B_ST_VERIFIED);
+		rc = jfinish(m, fh->jid, &r);
+		fh->jid = 0;
+		if (rc) {
+			fh->sticky_err = EIO;
+			return EIO;
+		}
+	}
 	LOG_I("%s/%s: verified, %llu bytes, %u part(s), ETag %s%s%s%s%s%s", fh->b->spec.name,
 	      fh->key, (unsigned long long)res.size, res.parts, res.etag,
 	      pc.paired ? ", source " : "", pc.paired ? pc.src.key : "",
@@ -929,6 +1173,17 @@ static void parked_free(struct s3b_parked *p)
 	free(p->path);
 	free(p->final_key);
 	free(p);
+}
+
+/* A parked file that will never be committed: recorded, aborted, freed. */
+static void parked_abandon(struct s3b_mount *m, struct s3b_parked *p, const char *why)
+{
+	struct s3b_obj_record r;
+
+	record_from(&r, m, p->path + 1, p->b, p->final_key, p->started, NULL, NULL, S3B_ST_FAILED);
+	r.error = why;
+	jfinish(m, p->jid, &r);
+	parked_free(p);
 }
 
 /* Close of an rsync temporary file: upload everything, keep the commit for
@@ -957,6 +1212,12 @@ static int park_locked(struct s3b_mount *m, struct s3b_fh *fh)
 		return rc;
 	}
 	p->b = fh->b;
+	pthread_mutex_lock(&m->open_lock);
+	p->suspect = fh->suspect;
+	pthread_mutex_unlock(&m->open_lock);
+	p->jid = fh->jid;
+	p->started = fh->started;
+	fh->jid = 0;
 	p->opened_ms = fh->opened_ms;
 	p->writer_pgid = fh->writer_pgid;
 	p->final_key = fh->final_key;
@@ -987,7 +1248,7 @@ static int park_locked(struct s3b_mount *m, struct s3b_fh *fh)
 
 		LOG_W("%s: %s was never renamed; its upload is aborted", stale->b->spec.name,
 		      stale->path);
-		parked_free(stale);
+		parked_abandon(m, stale, "never renamed");
 		stale = next;
 	}
 	s3b_node_written(&n, p->size, "", &p->meta);
@@ -1093,8 +1354,19 @@ int s3b_parked_unlink(struct s3b_mount *m, const char *path)
 		s3b_dircache_forget(m->dc, p->b->index, pp.key);
 		s3b_path_free(&pp);
 	}
-	parked_free(p);
+	parked_abandon(m, p, "the temporary file was removed before its rename");
 	return 0;
+}
+
+/* The mount path (without the leading '/') of key in bucket b. */
+static void sprintf_path(char *out, const struct s3b_bucket *b, const char *key)
+{
+	size_t pl = strlen(b->spec.prefix), nl = strlen(b->spec.name);
+	const char *rel = strncmp(key, b->spec.prefix, pl) == 0 ? key + pl : key;
+
+	memcpy(out, b->spec.name, nl);
+	out[nl] = '/';
+	memcpy(out + nl + 1, rel, strlen(rel) + 1);
 }
 
 int s3b_parked_rename(struct s3b_mount *m, const char *from, struct s3b_bucket *to_b,
@@ -1112,6 +1384,7 @@ int s3b_parked_rename(struct s3b_mount *m, const char *from, struct s3b_bucket *
 		return ENOENT;
 	pc.pgid = p->writer_pgid;
 	pc.since = p->opened_ms;
+	pc.suspect = &p->suspect;
 	/* the upload was created under the predicted name; a single PUT can go
 	 * anywhere in the same bucket */
 	key = (to_b == p->b && (!s3b_writer_started(p->writer) || strcmp(to_key, p->final_key) == 0))
@@ -1138,17 +1411,37 @@ int s3b_parked_rename(struct s3b_mount *m, const char *from, struct s3b_bucket *
 		s3b_dircache_forget(m->dc, p->b->index, fp.key);
 		s3b_path_free(&fp);
 	}
+	char *to_path = malloc(strlen(to_b->spec.name) + strlen(to_key) + 2);
+	struct s3b_obj_record r;
+
+	if (to_path)
+		sprintf_path(to_path, to_b, to_key);
 	if (rc) {
 		LOG_E("%s/%s: NOT verified, the write failed: %s", to_b->spec.name, to_key,
 		      res.error[0] ? res.error : strerror(rc));
 		if (res.verdict == S3B_ETAG_MISMATCH && !pc.refused)
 			s3_delete_object(p->b->client, key, NULL);
 		s3b_dircache_forget(m->dc, to_b->index, to_key);
+		if (!res.error[0])
+			snprintf(res.error, sizeof(res.error), "%s", strerror(rc));
+		record_from(&r, m, to_path ? to_path : p->path + 1, to_b, to_key, p->started, &res,
+			    pc.paired ? &pc.src : NULL,
+			    res.verdict == S3B_ETAG_MISMATCH ? S3B_ST_MISMATCH : S3B_ST_FAILED);
+		jfinish(m, p->jid, &r);
+		free(to_path);
 		parked_free(p);
 		return EIO;
 	}
 	s3b_node_written(&n, res.size, res.etag, &p->meta);
 	s3b_dircache_put(m->dc, to_b->index, to_key, &n, true);
+	record_from(&r, m, to_path ? to_path : p->path + 1, to_b, to_key, p->started, &res,
+		    pc.paired ? &pc.src : NULL, S3B_ST_VERIFIED);
+	rc = jfinish(m, p->jid, &r);
+	free(to_path);
+	if (rc) {
+		parked_free(p);
+		return EIO;
+	}
 	LOG_I("%s/%s: verified, %llu bytes, %u part(s), ETag %s (rsync)%s%s", to_b->spec.name,
 	      to_key, (unsigned long long)res.size, res.parts, res.etag,
 	      pc.paired ? ", source " : "", pc.paired ? pc.src.key : "");
@@ -1168,7 +1461,7 @@ void s3b_parked_abort_all(struct s3b_mount *m)
 		struct s3b_parked *next = p->next;
 
 		LOG_W("%s: %s was never renamed; its upload is aborted", p->b->spec.name, p->path);
-		parked_free(p);
+		parked_abandon(m, p, "never renamed before the unmount");
 		p = next;
 	}
 }
@@ -1191,8 +1484,15 @@ void s3b_file_release(struct s3b_mount *m, struct s3b_fh *fh)
 		pthread_mutex_lock(&fh->lock);
 		if (fh->writer && fh->dirty && fh->final_key) {
 			/* rsync's temporary file closed without a flush: rsync died */
+			struct s3b_obj_record r;
+
 			LOG_W("%s/%s: abandoned by rsync; its upload is aborted", fh->b->spec.name,
 			      fh->key);
+			record_from(&r, m, fh->path + 1, fh->b, fh->final_key, fh->started, NULL, NULL,
+				    S3B_ST_FAILED);
+			r.error = "abandoned: the writer never closed the file properly";
+			jfinish(m, fh->jid, &r);
+			fh->jid = 0;
 			s3b_writer_close(fh->writer);
 			fh->writer = NULL;
 			fh->dirty = false;
@@ -1221,8 +1521,10 @@ int s3b_file_truncate(struct s3b_mount *m, struct s3b_fh *fh, off_t size)
 		rc = attach_writer(m, fh, size > 0);
 	if (!rc)
 		rc = s3b_writer_truncate(fh->writer, (uint64_t)size);
-	if (!rc)
+	if (!rc) {
 		fh->dirty = true;
+		jbegin(m, fh);
+	}
 	pthread_mutex_unlock(&fh->lock);
 	return rc;
 }

@@ -9,6 +9,8 @@
 #include <fuse.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -53,6 +55,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 static void op_destroy(void *private_data)
 {
 	s3b_parked_abort_all(private_data);
+	s3b_integrity_cleanup(private_data);
 }
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -63,6 +66,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	struct s3b_node n;
 	int rc;
 
+	if (fh && fh->integrity)
+		return fstat(fh->ifd, st) == 0 ? (st->st_mode = S_IFREG | 0444, 0) : -errno;
 	if (fh)
 		return -s3b_file_getattr(m, fh, st);
 	rc = s3b_path_resolve(m, path, &p);
@@ -74,10 +79,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		s3b_dir_stat(m, 0755, st);
 		break;
 	case S3B_P_INTEGRITY:
-		if (*p.rel)
-			rc = ENOENT;
-		else
-			s3b_dir_stat(m, 0555, st);
+		rc = s3b_integrity_getattr(m, p.rel, st);
 		break;
 	case S3B_P_OBJECT:
 		if (s3b_parked_getattr(m, path, st) == 0)
@@ -102,6 +104,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 struct dirh {
 	enum s3b_path_kind kind;
 	struct s3b_dirstream *ds;
+	char *irel;                 /* below .integrity/ */
 };
 
 static int op_opendir(const char *path, struct fuse_file_info *fi)
@@ -120,8 +123,14 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 		goto out;
 	}
 	d->kind = p.kind;
-	if (p.kind == S3B_P_INTEGRITY && *p.rel) {
-		rc = ENOTDIR;
+	if (p.kind == S3B_P_INTEGRITY) {
+		struct stat st;
+
+		rc = s3b_integrity_getattr(m, p.rel, &st);
+		if (!rc && !S_ISDIR(st.st_mode))
+			rc = ENOTDIR;
+		if (!rc && !(d->irel = strdup(p.rel)))
+			rc = ENOMEM;
 	} else if (p.kind == S3B_P_OBJECT || p.kind == S3B_P_BUCKET) {
 		if (p.kind == S3B_P_OBJECT) {
 			rc = s3b_node_lookup(m, p.b, p.key, &n);
@@ -148,8 +157,36 @@ static int op_releasedir(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	if (d) {
 		s3b_dirstream_close(d->ds);
+		free(d->irel);
 		free(d);
 	}
+	return 0;
+}
+
+/* readdir of .integrity/: names from the journal, offsets counted here */
+struct ifill {
+	void *buf;
+	fuse_fill_dir_t fill;
+	struct s3b_mount *m;
+	size_t skip;      /* items already returned */
+	off_t next;       /* offset after the next item */
+	enum fuse_fill_dir_flags ff;
+};
+
+static int ifill_cb(void *ctx, const char *name, bool is_dir)
+{
+	struct ifill *f = ctx;
+	struct stat st;
+
+	if (f->skip) {
+		f->skip--;
+		return 0;
+	}
+	memset(&st, 0, sizeof(st));
+	st.st_mode = is_dir ? S_IFDIR | 0555 : S_IFREG | 0444;
+	if (f->fill(f->buf, name, &st, f->next, 0))
+		return 1;
+	f->next++;
 	return 0;
 }
 
@@ -189,8 +226,14 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
 		}
 		return 0;
 	}
+	if (d->kind == S3B_P_INTEGRITY) {
+		struct ifill f = { .buf = buf, .fill = fill, .m = m, .skip = (size_t)off - 2,
+				   .next = (off_t)off + 1, .ff = ff };
+
+		return -s3b_integrity_list(m, d->irel, ifill_cb, &f);
+	}
 	if (!d->ds)
-		return 0; /* .integrity is empty for now */
+		return 0;
 	for (size_t i = (size_t)off - 2;; i++) {
 		const char *name;
 		int rc = s3b_dirstream_item(d->ds, i, &name, &st);
@@ -310,10 +353,43 @@ static int op_statfs(const char *path, struct statvfs *sv)
 
 /* ---- files ---- */
 
+static int integrity_open(struct s3b_mount *m, const char *rel, struct fuse_file_info *fi)
+{
+	struct s3b_fh *fh;
+	int fd, rc;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+		return -EROFS;
+	rc = s3b_integrity_open(m, rel, &fd);
+	if (rc)
+		return -rc;
+	fh = calloc(1, sizeof(*fh));
+	if (!fh) {
+		close(fd);
+		return -ENOMEM;
+	}
+	fh->integrity = true;
+	fh->ifd = fd;
+	fi->fh = (uintptr_t)fh;
+	fi->direct_io = 1; /* the snapshot's size is what counts, not a cached one */
+	return 0;
+}
+
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct s3b_fh *fh;
-	int rc = s3b_file_open(mnt(), path, fi->flags, &fh);
+	struct s3b_path p;
+	int rc;
+
+	if (s3b_path_resolve(mnt(), path, &p) == 0) {
+		if (p.kind == S3B_P_INTEGRITY) {
+			rc = integrity_open(mnt(), p.rel, fi);
+			s3b_path_free(&p);
+			return rc;
+		}
+		s3b_path_free(&p);
+	}
+	rc = s3b_file_open(mnt(), path, fi->flags, &fh);
 
 	if (!rc)
 		fi->fh = (uintptr_t)fh;
@@ -334,10 +410,17 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 static int op_read(const char *path, char *buf, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
+	struct s3b_fh *fh = fh_of(fi);
 	size_t got;
-	int rc = s3b_file_read(mnt(), fh_of(fi), buf, size, off, fuse_get_context()->pid, &got);
+	int rc;
 
 	(void)path;
+	if (fh->integrity) {
+		ssize_t n = pread(fh->ifd, buf, size, off);
+
+		return n < 0 ? -errno : (int)n;
+	}
+	rc = s3b_file_read(mnt(), fh, buf, size, off, fuse_get_context()->pid, &got);
 	return rc ? -rc : (int)got;
 }
 
@@ -353,6 +436,8 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
 static int op_flush(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
+	if (fh_of(fi)->integrity)
+		return 0;
 	return -s3b_file_flush(mnt(), fh_of(fi));
 }
 
@@ -360,13 +445,22 @@ static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
 	(void)path;
 	(void)datasync;
+	if (fh_of(fi)->integrity)
+		return 0;
 	return -s3b_file_fsync(mnt(), fh_of(fi));
 }
 
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
+	struct s3b_fh *fh = fh_of(fi);
+
 	(void)path;
-	s3b_file_release(mnt(), fh_of(fi));
+	if (fh->integrity) {
+		close(fh->ifd);
+		free(fh);
+		return 0;
+	}
+	s3b_file_release(mnt(), fh);
 	return 0;
 }
 
@@ -380,6 +474,8 @@ static ssize_t op_copy_file_range(const char *in, struct fuse_file_info *fi_in, 
 	(void)in, (void)out;
 	if (flags)
 		return -EINVAL;
+	if (fh_of(fi_in)->integrity || fh_of(fi_out)->integrity)
+		return -EOPNOTSUPP;
 	/* never ENOSYS: that would make the kernel stop asking for the mount's life */
 	rc = s3b_file_copy_range(mnt(), fh_of(fi_in), off_in, fh_of(fi_out), off_out, len, &copied);
 	return rc ? -rc : (ssize_t)copied;

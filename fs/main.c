@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "log.h"
 #include "mount.h"
 
@@ -84,6 +85,8 @@ int main(int argc, char **argv)
 		return cmd_mount(argc - 1, argv + 1);
 	if (strcmp(argv[1], "unmount") == 0 || strcmp(argv[1], "umount") == 0)
 		return cmd_unmount(argc - 1, argv + 1);
+	if (strcmp(argv[1], "report") == 0)
+		return s3b_cmd_report(argc - 1, argv + 1);
 	/* mount.fuse3 (mount -t fuse.s3bridge) runs "s3bridge SOURCE MOUNTPOINT
 	 * -o OPTIONS" without the command word */
 	if (strstr(argv[1], "s3://"))

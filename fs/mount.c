@@ -276,6 +276,88 @@ static int probe_etag_style(struct s3b_bucket *b)
 	return rc;
 }
 
+/* ~/.local/state/s3bridge/<mountpoint>.journal (XDG_STATE_HOME honoured):
+ * the same mountpoint finds its journal again after a crash. */
+static char *default_journal_path(const char *mountpoint)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char real[4096], dir[4096], *out;
+	size_t n;
+
+	if (!realpath(mountpoint, real))
+		snprintf(real, sizeof(real), "%s", mountpoint);
+	if (state && *state)
+		snprintf(dir, sizeof(dir), "%s/s3bridge", state);
+	else if (home && *home)
+		snprintf(dir, sizeof(dir), "%s/.local/state/s3bridge", home);
+	else
+		snprintf(dir, sizeof(dir), "/var/lib/s3bridge");
+	/* mkdir -p, private */
+	for (char *p = dir + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(dir, 0700);
+			*p = '/';
+		}
+	mkdir(dir, 0700);
+	for (char *p = real; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	n = strlen(dir) + strlen(real) + 16;
+	out = malloc(n);
+	if (out)
+		snprintf(out, n, "%s/%s.journal", dir, real[0] == '_' && real[1] ? real + 1 : real);
+	return out;
+}
+
+/* Before mounting: the journal opens (an unusable one fails the mount),
+ * records left pending by a crash become interrupted, and the multipart
+ * uploads a crash left open are aborted on their servers. */
+static int recover_journal(struct s3b_mount *m)
+{
+	struct s3b_journal *j;
+	struct s3b_journal_upload *u = NULL;
+	size_t n = 0, aborted = 0;
+	char why[512];
+	int rc;
+
+	rc = s3b_journal_open(m->journal_path, &j, why, sizeof(why));
+	if (rc) {
+		fprintf(stderr, "s3bridge: journal '%s': %s\n", m->journal_path, why);
+		return rc;
+	}
+	rc = s3b_journal_orphans(j, &u, &n);
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct s3b_bucket *b = NULL;
+		struct s3_error err;
+
+		for (size_t k = 0; k < m->n_buckets && !b; k++)
+			if (strcmp(m->buckets[k].cfg.endpoint, u[i].endpoint) == 0 &&
+			    strcmp(m->buckets[k].spec.bucket, u[i].bucket) == 0 && m->buckets[k].client)
+				b = &m->buckets[k];
+		if (!b) {
+			LOG_W("journal: an upload to %s/%s at %s was left open by an earlier run; "
+			      "mount that bucket to abort it", u[i].bucket, u[i].key, u[i].endpoint);
+			continue;
+		}
+		int arc = s3_abort_multipart(b->client, u[i].key, u[i].upload_id, &err);
+
+		if (arc == 0 || arc == ENOENT) {
+			s3b_journal_upload_ended(j, u[i].upload_id);
+			aborted++;
+		} else {
+			LOG_W("journal: cannot abort the upload of %s/%s left by an earlier run: %s "
+			      "(HTTP %d)", b->spec.name, u[i].key, err.code, err.http_status);
+		}
+	}
+	if (aborted)
+		LOG_N("journal: aborted %zu upload(s) an earlier run left open", aborted);
+	s3b_journal_uploads_free(u, n);
+	rc = s3b_journal_sync(j);
+	s3b_journal_close(j);
+	return rc;
+}
+
 static int check_mountpoint(const char *mp)
 {
 	struct stat st;
@@ -319,6 +401,9 @@ static void mount_free(struct s3b_mount *m)
 	s3b_pairing_destroy(m->pairing);
 	s3b_membudget_destroy(m->budget);
 	s3b_dircache_destroy(m->dc);
+	if (m->journal)
+		s3b_journal_close(m->journal); /* drains and commits what is queued */
+	free(m->journal_path);
 	pthread_mutex_destroy(&m->open_lock);
 }
 
@@ -334,7 +419,10 @@ static int create_clients(struct s3b_mount *m)
 		if (rc)
 			return rc;
 		enum s3b_multipart_etag style = b->store.etag_style;
-		s3b_store_s3(b->client, style, &b->store);
+		b->jstore = (struct s3b_store_journaled){ .client = b->client, .journal = m->journal,
+							  .endpoint = b->cfg.endpoint,
+							  .bucket = b->spec.bucket };
+		s3b_store_s3_journaled(&b->jstore, style, &b->store);
 	}
 	return 0;
 }
@@ -351,6 +439,7 @@ int s3b_mount_main(struct s3b_mount_conf *conf)
 	memset(&m, 0, sizeof(m));
 	m.conf = *conf;
 	pthread_mutex_init(&m.open_lock, NULL);
+	pthread_mutex_init(&m.ilock, NULL);
 	clock_gettime(CLOCK_REALTIME, &m.started);
 	m.uid = conf->uid >= 0 ? (uid_t)conf->uid : getuid();
 	m.gid = conf->gid >= 0 ? (gid_t)conf->gid : getgid();
@@ -393,6 +482,10 @@ int s3b_mount_main(struct s3b_mount_conf *conf)
 		if (!done && probe_etag_style(b))
 			goto out;
 	}
+	m.journal_path = conf->journal ? strdup(conf->journal)
+				       : default_journal_path(conf->mountpoint);
+	if (!m.journal_path || recover_journal(&m))
+		goto out;
 	for (size_t i = 0; i < m.n_buckets; i++) {
 		s3_client_destroy(m.buckets[i].client);
 		m.buckets[i].client = NULL;
@@ -422,7 +515,16 @@ int s3b_mount_main(struct s3b_mount_conf *conf)
 		if (!conf->log_file)
 			s3b_log_open(S3B_LOG_SYSLOG, NULL);
 	}
-	/* after the fork: threads and connections */
+	/* after the fork: threads, connections and the journal's writer */
+	{
+		char why[512];
+
+		if (s3b_journal_open(m.journal_path, &m.journal, why, sizeof(why))) {
+			LOG_E("journal '%s': %s", m.journal_path, why);
+			goto out_unmount;
+		}
+	}
+	LOG_N("journal: %s", m.journal_path);
 	if (s3b_dircache_create(conf->cache_ttl_ms, 0, &m.dc) ||
 	    s3b_membudget_create(conf->max_memory, &m.budget) ||
 	    s3b_pool_create(2 * m.n_buckets * conf->parallel + 4, &m.pool) ||

@@ -17,12 +17,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "bridge.h"
 #include "bucketspec.h"
 #include "config.h"
 #include "dircache.h"
+#include "journal.h"
 #include "membudget.h"
 #include "pool.h"
 #include "reader.h"
@@ -68,6 +70,7 @@ struct s3b_bucket {
 	struct s3b_config cfg;      /* resolved endpoint, region, credentials */
 	struct s3_client *client;
 	struct s3b_store store;
+	struct s3b_store_journaled jstore; /* the store's instance */
 };
 
 /* An open file. */
@@ -93,6 +96,12 @@ struct s3b_fh {
 	char bsrc_etag[S3B_ETAG_MAX];
 	char *final_key;           /* rsync's temporary file: the key it will be renamed to */
 	uint64_t opened_ms;        /* monotonic, when opened */
+	int64_t jid;               /* journal record (0: none yet) */
+	bool suspect;              /* open while a source stream failed its check
+				    * (protected by the mount's open_lock) */
+	bool integrity;            /* a file of .integrity/: reads come from ifd */
+	int ifd;
+	struct timespec started;   /* when the record began */
 	pid_t writer_pgid;         /* process group of the first write (0: none) */
 	struct s3b_fh *next;       /* open table, protected by mount open_lock */
 	unsigned refs;             /* protected by mount open_lock */
@@ -111,6 +120,9 @@ struct s3b_parked {
 	uint64_t parked_ms;        /* monotonic */
 	uint64_t opened_ms;
 	pid_t writer_pgid;
+	int64_t jid;
+	struct timespec started;
+	bool suspect;              /* protected by open_lock */
 	struct s3b_parked *next;
 };
 
@@ -122,6 +134,8 @@ struct s3b_mount {
 	struct s3b_membudget *budget;
 	struct s3b_pool *pool;
 	struct s3b_pairing *pairing;
+	struct s3b_journal *journal;
+	char *journal_path;
 	uid_t uid;
 	gid_t gid;
 	mode_t umask;
@@ -134,7 +148,20 @@ struct s3b_mount {
 	 * open_lock) */
 	struct { pid_t pgid; uint64_t ms; } taint[64];
 	unsigned taint_next;
+	/* .integrity/ renders: one snapshot serves getattr and the open that
+	 * follows it (protected by ilock) */
+	pthread_mutex_t ilock;
+	struct { char name[1100]; int fd; off_t size; uint64_t ms; } irender[8];
 };
+
+/* ---- integrity.c: the .integrity/ directory ---- */
+/* rel: the path below .integrity/ ("" for the directory itself). */
+int s3b_integrity_getattr(struct s3b_mount *m, const char *rel, struct stat *st);
+int s3b_integrity_list(struct s3b_mount *m, const char *rel,
+		       int (*cb)(void *ctx, const char *name, bool is_dir), void *ctx);
+/* A read-only snapshot of the file at rel: *fd is the caller's. */
+int s3b_integrity_open(struct s3b_mount *m, const char *rel, int *fd);
+void s3b_integrity_cleanup(struct s3b_mount *m);
 
 /* ---- cli.c ---- */
 /* Parse `mount` arguments (argv[0] is "mount").  0, or EINVAL with the

@@ -43,4 +43,17 @@ struct s3b_store {
 /* The real store over a client (the client stays the caller's). */
 void s3b_store_s3(struct s3_client *c, enum s3b_multipart_etag style, struct s3b_store *out);
 
+/* The same, recording every multipart upload begun and ended in a journal
+ * (so that a restart can abort what a crash left open).  ctx is the
+ * caller's and must outlive the store. */
+struct s3b_journal;
+struct s3b_store_journaled {
+	struct s3_client *client;
+	struct s3b_journal *journal;   /* NULL: not recorded */
+	const char *endpoint;
+	const char *bucket;
+};
+void s3b_store_s3_journaled(struct s3b_store_journaled *ctx, enum s3b_multipart_etag style,
+			    struct s3b_store *out);
+
 #endif

@@ -11,6 +11,10 @@
  */
 #include "store.h"
 
+#include <errno.h>
+
+#include "journal.h"
+
 static int st_put(void *inst, const char *key, const void *data, size_t len,
 		  const struct s3_meta *meta, char etag[S3B_ETAG_MAX], struct s3_error *err)
 {
@@ -67,4 +71,89 @@ static const struct s3b_store_ops s3_store_ops = {
 void s3b_store_s3(struct s3_client *c, enum s3b_multipart_etag style, struct s3b_store *out)
 {
 	*out = (struct s3b_store){ .ops = &s3_store_ops, .inst = c, .etag_style = style };
+}
+
+/* ---- journaled: multipart uploads recorded as they begin and end ---- */
+
+static int sj_put(void *inst, const char *key, const void *data, size_t len,
+		  const struct s3_meta *meta, char etag[S3B_ETAG_MAX], struct s3_error *err)
+{
+	struct s3b_store_journaled *j = inst;
+
+	return st_put(j->client, key, data, len, meta, etag, err);
+}
+
+static int sj_create_mp(void *inst, const char *key, const struct s3_meta *meta,
+			char **upload_id, struct s3_error *err)
+{
+	struct s3b_store_journaled *j = inst;
+	int rc = st_create_mp(j->client, key, meta, upload_id, err);
+
+	if (!rc && j->journal)
+		s3b_journal_upload_begun(j->journal, j->endpoint, j->bucket, key, *upload_id);
+	return rc;
+}
+
+static int sj_upload_part(void *inst, const char *key, const char *upload_id, unsigned number,
+			  const void *data, size_t len, const uint8_t md5[16],
+			  char etag[S3B_ETAG_MAX], struct s3_error *err)
+{
+	struct s3b_store_journaled *j = inst;
+
+	return st_upload_part(j->client, key, upload_id, number, data, len, md5, etag, err);
+}
+
+static int sj_complete(void *inst, const char *key, const char *upload_id,
+		       const struct s3_part *parts, size_t n, char etag[S3B_ETAG_MAX],
+		       struct s3_error *err)
+{
+	struct s3b_store_journaled *j = inst;
+	int rc = st_complete(j->client, key, upload_id, parts, n, etag, err);
+
+	if (!rc && j->journal)
+		s3b_journal_upload_ended(j->journal, upload_id);
+	return rc;
+}
+
+static int sj_abort(void *inst, const char *key, const char *upload_id, struct s3_error *err)
+{
+	struct s3b_store_journaled *j = inst;
+	int rc = st_abort(j->client, key, upload_id, err);
+
+	/* gone either way; a failed abort stays recorded for the next mount */
+	if ((rc == 0 || rc == ENOENT) && j->journal)
+		s3b_journal_upload_ended(j->journal, upload_id);
+	return rc;
+}
+
+static int sj_head(void *inst, const char *key, struct s3_object_info *info,
+		   struct s3_error *err)
+{
+	struct s3b_store_journaled *j = inst;
+
+	return st_head(j->client, key, info, err);
+}
+
+static int sj_get(void *inst, const char *key, uint64_t off, size_t len, void *buf,
+		  size_t *got, const char *if_match, struct s3_error *err)
+{
+	struct s3b_store_journaled *j = inst;
+
+	return st_get(j->client, key, off, len, buf, got, if_match, err);
+}
+
+static const struct s3b_store_ops s3_journaled_ops = {
+	.put = sj_put,
+	.create_mp = sj_create_mp,
+	.upload_part = sj_upload_part,
+	.complete = sj_complete,
+	.abort = sj_abort,
+	.head = sj_head,
+	.get = sj_get,
+};
+
+void s3b_store_s3_journaled(struct s3b_store_journaled *ctx, enum s3b_multipart_etag style,
+			    struct s3b_store *out)
+{
+	*out = (struct s3b_store){ .ops = &s3_journaled_ops, .inst = ctx, .etag_style = style };
 }

@@ -91,7 +91,7 @@ s3b_mount() {
 	local mp=$1; shift
 	mkdir -p "$mp"
 	MOUNTS+=("$mp")
-	"$S3BRIDGE" mount --endpoint "$S3_ENDPOINT" --log-file "$WORK/s3bridge.log" --log-level info "$@" "$mp"
+	"$S3BRIDGE" mount --endpoint "$S3_ENDPOINT" --journal "$WORK/$(basename "$mp").journal" --log-file "$WORK/s3bridge.log" --log-level info "$@" "$mp"
 }
 s3b_unmount() {
 	fusermount3 -u "$1"

@@ -663,6 +663,32 @@ static void test_command(const char *golden)
 	free(err);
 }
 
+/* The summary lists the newest 10 failures, then says how many more. */
+static void test_many_failures(const char *p)
+{
+	struct s3b_journal *j;
+	char path[32], *got, *tail;
+	int lines = 0;
+
+	if (open_j(p, &j))
+		return;
+	for (int i = 0; i < 12; i++) {
+		snprintf(path, sizeof(path), "dst/f%02d", i);
+		add(j, rec(path, path + 4, 1, i, i + 1), S3B_ST_FAILED, "no", 1);
+	}
+	CHECK_INT(s3b_journal_sync(j), 0);
+	s3b_journal_close(j);
+	CHECK_INT(render(p, "summary", NULL, &got), 0);
+	tail = got ? strstr(got, "last failures (newest first):\n") : NULL;
+	CHECK(tail != NULL);
+	for (char *q = tail; q && (q = strstr(q, "\n  failed      dst/f")); q++)
+		lines++;
+	CHECK_INT(lines, 10);
+	CHECK(tail && strstr(tail, "  failed      dst/f11: no\n  failed      dst/f10: no\n"));
+	CHECK(got && strstr(got, "  failed      dst/f02: no\n  and 2 more (see failed)\n"));
+	free(got);
+}
+
 int main(int argc, char **argv)
 {
 	char p[300];
@@ -683,6 +709,8 @@ int main(int argc, char **argv)
 	test_odd_names(p);
 	snprintf(p, sizeof(p), "%s/escapes.db", tmpdir);
 	test_line_escapes(p);
+	snprintf(p, sizeof(p), "%s/many.db", tmpdir);
+	test_many_failures(p);
 	{
 		char cmd[300];
 
