@@ -13,4 +13,18 @@
  * be read (missing, not a journal, newer schema). */
 int s3b_cmd_report(int argc, char **argv);
 
+/* s3bridge status [--once] MOUNTPOINT
+ * Progress from the mount's .integrity/summary.json: one line, refreshed
+ * every second on a terminal until interrupted.  Exit 1 when something
+ * failed, 2 when MOUNTPOINT is not an s3bridge mount. */
+int s3b_cmd_status(int argc, char **argv);
+
+/* s3bridge check SRC_DIR DST_DIR
+ * Compares two trees of one mount by listing: objects missing from DST,
+ * extra ones, ones whose size or MD5 differ, and ones the journal never
+ * verified.  Prints them and a summary line, records the result for
+ * .integrity/check.  Exit 1 if anything is missing, differs or is
+ * unverified; 2 on a usage error. */
+int s3b_cmd_check(int argc, char **argv);
+
 #endif

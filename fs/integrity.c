@@ -104,11 +104,15 @@ static int snapshot(struct s3b_mount *m, const char *name, int *fd, off_t *size)
 
 	pthread_mutex_lock(&m->ilock);
 	for (size_t i = 0; i < N_RENDERS; i++) {
+		/* a render made for a lookup serves the open that follows it,
+		 * once: every open sees the journal as it is then */
 		if (m->irender[i].name[0] && strcmp(m->irender[i].name, name) == 0 &&
-		    now - m->irender[i].ms < REUSE_MS) {
+		    now - m->irender[i].ms < REUSE_MS && !m->irender[i].opened) {
 			*size = m->irender[i].size;
-			if (fd)
+			if (fd) {
 				*fd = dup(m->irender[i].fd);
+				m->irender[i].opened = true;
+			}
 			pthread_mutex_unlock(&m->ilock);
 			return fd && *fd < 0 ? errno : 0;
 		}
@@ -128,6 +132,7 @@ static int snapshot(struct s3b_mount *m, const char *name, int *fd, off_t *size)
 	m->irender[oldest].fd = f;
 	m->irender[oldest].size = *size;
 	m->irender[oldest].ms = now;
+	m->irender[oldest].opened = fd != NULL;
 	pthread_mutex_unlock(&m->ilock);
 	return fd && *fd < 0 ? errno : 0;
 }

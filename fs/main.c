@@ -37,9 +37,22 @@ static int cmd_unmount(int argc, char **argv)
 	pid_t pid;
 	int status;
 
+	char summary[4096] = "";
+	FILE *f;
+
 	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: s3bridge unmount MOUNTPOINT\n");
 		return 2;
+	}
+	/* the last word of the journal, read while the mount is still there */
+	snprintf(summary, sizeof(summary), "%s/.integrity/summary", argv[1]);
+	f = fopen(summary, "re");
+	summary[0] = '\0';
+	if (f) {
+		size_t n = fread(summary, 1, sizeof(summary) - 1, f);
+
+		summary[n] = '\0';
+		fclose(f);
 	}
 	/* fusermount3 -u: the kernel sends every pending release, then
 	 * destroy; the daemon finishes its uploads before it exits */
@@ -56,6 +69,7 @@ static int cmd_unmount(int argc, char **argv)
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return 1;
+	fputs(summary, stdout);
 	return 0;
 }
 
@@ -87,6 +101,10 @@ int main(int argc, char **argv)
 		return cmd_unmount(argc - 1, argv + 1);
 	if (strcmp(argv[1], "report") == 0)
 		return s3b_cmd_report(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return s3b_cmd_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return s3b_cmd_check(argc - 1, argv + 1);
 	/* mount.fuse3 (mount -t fuse.s3bridge) runs "s3bridge SOURCE MOUNTPOINT
 	 * -o OPTIONS" without the command word */
 	if (strstr(argv[1], "s3://"))

@@ -151,7 +151,7 @@ struct s3b_mount {
 	/* .integrity/ renders: one snapshot serves getattr and the open that
 	 * follows it (protected by ilock) */
 	pthread_mutex_t ilock;
-	struct { char name[1100]; int fd; off_t size; uint64_t ms; } irender[8];
+	struct { char name[1100]; int fd; off_t size; uint64_t ms; bool opened; } irender[8];
 };
 
 /* ---- integrity.c: the .integrity/ directory ---- */

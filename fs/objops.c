@@ -637,6 +637,16 @@ int s3b_obj_getxattr(struct s3b_mount *m, const char *path, const char *name, ch
 	const char *v = NULL;
 	int rc;
 
+	if (strcmp(name, "user.s3bridge.journal") == 0 && strcmp(path, "/") == 0) {
+		/* where the mount's journal is (s3bridge check records its result) */
+		v = m->journal_path;
+		*len = strlen(v);
+		if (size && size < *len)
+			return ERANGE;
+		if (size)
+			memcpy(value, v, *len);
+		return 0;
+	}
 	if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) != 0)
 		return ENODATA;
 	rc = resolve_obj(m, path, false, &p);
@@ -645,6 +655,21 @@ int s3b_obj_getxattr(struct s3b_mount *m, const char *path, const char *name, ch
 	if (p.kind != S3B_P_OBJECT) {
 		s3b_path_free(&p);
 		return ENODATA;
+	}
+	if (strcmp(name, XATTR_PREFIX "etag") == 0) {
+		/* the listing knows it: no request (s3bridge check asks for every object) */
+		struct s3b_node n;
+
+		if (s3b_dircache_get(m->dc, p.b->index, p.key, &n) == S3B_LK_FOUND && n.is_file &&
+		    n.etag[0]) {
+			s3b_path_free(&p);
+			*len = strlen(n.etag);
+			if (size && size < *len)
+				return ERANGE;
+			if (size)
+				memcpy(value, n.etag, *len);
+			return 0;
+		}
 	}
 	rc = s3_head_object(p.b->client, p.key, &info, &err);
 	s3b_path_free(&p);

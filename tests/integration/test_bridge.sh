@@ -186,6 +186,23 @@ check "s3bridge report JOURNAL (exit 0: nothing failed or pending)" \
 check_eq "s3bridge report --format MD5SUMS equals the mount's" \
 	"$("$S3BRIDGE" report --format MD5SUMS "$WORK/mnt.journal" | sha256sum)" "$(sha256sum < "$I/MD5SUMS")"
 
-check "unmount" s3b_unmount "$MP"
+# ---- completeness: s3bridge check ----
+check "check: src -> dst/cp complete" "$S3BRIDGE" check "$MP/src" "$MP/dst/cp"
+check "check result in .integrity/check" grep -q '0 missing' "$I/check"
+if [ "$MODE" = cross ]; then
+	S3_DIRECT_ENDPOINT=$S3_DIRECT_ENDPOINT2 AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID2 \
+		AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY2 s3curl DELETE dst cp/small -o /dev/null
+else
+	s3curl DELETE dst cp/small -o /dev/null
+fi
+"$S3BRIDGE" check "$MP/src" "$MP/dst/cp" > "$WORK/check.out"
+check_eq "check: exits 1 when an object was deleted behind the mount's back" $? 1
+check "check: names the missing object" grep -q $'^missing\tsmall$' "$WORK/check.out"
+check "check: .integrity/check has the last result" grep -q '1 missing' "$I/check"
+check "status prints progress" bash -c "'$S3BRIDGE' status '$MP' | grep -q ' verified, 0 failed'"
+
+"$S3BRIDGE" unmount "$MP" > "$WORK/unmount.out"
+check_eq "s3bridge unmount" $? 0
+check "unmount prints the final summary" grep -q ' verified, 0 failed' "$WORK/unmount.out"
 s3b_wait_exit "$MP"
 report

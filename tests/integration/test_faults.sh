@@ -128,7 +128,7 @@ dirs = ["", "a", "a/b", "a/b/c", "docs", "docs/2024", "img", "img/raw", "deep/x/
 sizes = [0, 0, 1, 2] + [int(2 ** r.uniform(4, 16)) for _ in range(170)] \
       + [int(2 ** r.uniform(17, 21)) for _ in range(20)]
 named = {"big/mp5m+1": (5 << 20) + 1, "big/mp9m": (9 << 20) + 7, "big/deeper/mp13m": (13 << 20) + 333,
-         "big/mp20m": (20 << 20) - 5, "big/single6m": 6 << 20}
+         "big/mp20m": (20 << 20) - 5, "big/single10m": 10 << 20}
 files = {}
 for i, n in enumerate(sizes):
     files[os.path.join(r.choice(dirs), "f%03d%s" % (i, r.choice([".txt", ".bin", ".dat", "", " x+y.bin"])))] = n
@@ -275,7 +275,7 @@ quota_case() { # dir json-rules errno-text log-code
 	check "$dir: mkdir" mkdir "$MP/dst/$dir"
 	proxy_config '{"replace": true, "deny": '"$rules"'}'
 	log_mark
-	cp "$MP/src/a/b/"f* "$MP/src/big/mp5m+1" "$MP/src/big/mp9m" "$MP/src/big/single6m" "$MP/dst/$dir/" 2>"$WORK/$dir.err"
+	cp "$MP/src/a/b/"f* "$MP/src/big/mp5m+1" "$MP/src/big/mp9m" "$MP/src/big/single10m" "$MP/dst/$dir/" 2>"$WORK/$dir.err"
 	local rc=$?
 	proxy_config '{"replace": true}'
 	head -n 5 "$WORK/$dir.err" | sed 's/^/# cp: /'
@@ -304,6 +304,29 @@ quota_case q507 '[{"ops": '"$UPLOADS"', "path_prefix": "/dst/q507/", "status": 5
 	"No space left on device" InsufficientStorage
 quota_case qmid '[{"ops": ["PutObject", "UploadPart", "CopyObject", "UploadPartCopy"], "path_prefix": "/dst/qmid/", "status": 403, "code": "QuotaExceeded", "count": -1}]' \
 	"Disk quota exceeded" QuotaExceeded
+
+# ---- 6. a source read refused (403, never retried) ----
+# cp fails for the file, and nothing is left under its key: not even an
+# empty object.  One case per copy path: a small object (one GET, one PUT),
+# a single-part object over 8 MiB (server-side copy), a multipart one (piped).
+phase "refused source reads"
+refused_case() { # name src-key op
+	proxy_config '{"replace": true, "deny": [{"op": "'"$3"'", "path_prefix": "/src/'"$2"'", "status": 403, "code": "AccessDenied", "count": 1}]}'
+	log_mark
+	cp "$MP/src/$2" "$MP/dst/refused/$1" 2>"$WORK/ref.err"
+	local rc=$?
+	check "refused $1 ($3 403): cp fails" test "$rc" != 0
+	check_eq "refused $1 ($3 403): the refusal was injected" "$(curl -sS "$S3B_PROXY/__proxy/config" |
+		python3 -c 'import json,sys;print(json.load(sys.stdin)["deny"][0]["count"])')" 0
+	check "refused $1: nothing under the key" bash -c "! s3exists dst 'refused/$1'"
+	log_since | grep -q "verified, 0 bytes" && fail "refused $1: the log calls an empty object verified: $(log_since | grep 'verified, 0 bytes')"
+	proxy_config '{"replace": true}'
+}
+mkdir -p "$MP/dst/refused"
+refused_case small a/b/f016.bin GetObject
+refused_case single10m big/single10m CopyObject
+refused_case mp9m big/mp9m GetObject
+check_eq "no multipart upload left open after the refusals" "$(open_uploads refused/)" 0
 
 phase "unmount"
 check "unmount" s3b_unmount "$MP"
