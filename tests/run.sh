@@ -29,8 +29,17 @@ step "build (ASan+UBSan)"
 cmake -S . -B build-asan -DS3B_WERROR=ON -DS3B_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$JOBS"
 step "tests under ASan+UBSan"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j"$JOBS" --output-on-failure)
+# the mount's daemon has no terminal: sanitizer reports go to files, and
+# any report fails the run
+SANLOG=$ROOT/build-asan/sanitizer-logs
+rm -rf "$SANLOG" && mkdir -p "$SANLOG"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$SANLOG/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$SANLOG/ubsan \
+	ctest -j"$JOBS" --output-on-failure)
+if compgen -G "$SANLOG/*" >/dev/null; then
+	echo "sanitizer reports:"; head -n 60 "$SANLOG"/*; exit 1
+fi
+echo "no sanitizer reports"
 
 step "fuzzing (libFuzzer, ${S3B_FUZZ_SECONDS:-20} s per target)"
 cmake -S . -B build-fuzz -DS3B_FUZZ=ON -DS3B_SANITIZE=ON -DCMAKE_C_COMPILER=clang \
