@@ -33,7 +33,7 @@ step "tests under ASan+UBSan"
 # any report fails the run
 SANLOG=$ROOT/build-asan/sanitizer-logs
 rm -rf "$SANLOG" && mkdir -p "$SANLOG"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$SANLOG/asan \
+(cd build-asan && S3B_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$SANLOG/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$SANLOG/ubsan \
 	ctest -j"$JOBS" --output-on-failure)
 if compgen -G "$SANLOG/*" >/dev/null; then

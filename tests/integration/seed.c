@@ -129,6 +129,11 @@ int main(int argc, char **argv)
 		s3b_hasher_final(h, &d);
 		s3b_hex(d.sha256, 32, hex);
 		puts(hex);
+		s3b_hasher_free(h);
+		free(upload);
+		free(parts);
+		free(buf);
+		s3_client_destroy(c);
 		return 0;
 	}
 	fprintf(stderr, "usage: seed many BUCKET PREFIX COUNT SIZE | seed big BUCKET KEY SIZE SEED\n");

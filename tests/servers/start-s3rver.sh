@@ -37,6 +37,7 @@ mkdir -p "$DIR/data"
 args=(-d "$DIR/data" -a 127.0.0.1 -p 0)
 for b in $BUCKETS; do args+=(--configure-bucket "$b"); done
 
+: >"$DIR/s3rver.log"   # exists before the loop below reads it (no race with node's start)
 FORCE_COLOR=1 nohup node --openssl-legacy-provider "$HERE/node_modules/s3rver/bin/s3rver.js" \
   "${args[@]}" </dev/null >"$DIR/s3rver.log" 2>&1 &
 PID=$!
@@ -53,7 +54,7 @@ end=$(( $(date +%s) + TIMEOUT ))
 PORT=
 while :; do
   kill -0 "$PID" 2>/dev/null || fail "node exited"
-  PORT=$(sed -n 's/^S3rver listening on [0-9.]*:\([0-9][0-9]*\).*$/\1/p' "$DIR/s3rver.log" | head -n 1)
+  PORT=$(sed -n 's/^S3rver listening on [0-9.]*:\([0-9][0-9]*\).*$/\1/p' "$DIR/s3rver.log" | head -n 1 || true)
   if [ -n "$PORT" ]; then
     code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/" || true)
     [ "$code" = 200 ] && break

@@ -220,11 +220,21 @@ start_server() { # kind dir -> prints the KEY=VALUE lines
   local kind=$1 dir=$2 script
   mkdir -p "$dir"
   case $kind in rgw) script=start-rgw.sh;; s3rver) script=start-s3rver.sh;; esac
-  if [ "${S3B_VERBOSE:-0}" = 1 ]; then
-    "$HERE/$script" "$dir" 2> >(tee "$dir/start.log" >&2)
-  else
-    "$HERE/$script" "$dir" 2>"$dir/start.log"
-  fi
+  local try
+  for try in 1 2 3; do
+    if [ "${S3B_VERBOSE:-0}" = 1 ]; then
+      "$HERE/$script" "$dir" 2> >(tee -a "$dir/start.log" >&2) && return 0
+    else
+      "$HERE/$script" "$dir" 2>>"$dir/start.log" && return 0
+    fi
+    # a start that failed (a port taken meanwhile, a slow node) gets another
+    # chance in a clean directory; start-rgw.sh retries its own ports too
+    [ "$kind" = s3rver ] || return 1
+    echo "$ME: s3rver did not start (try $try); retrying" >>"$dir/start.log"
+    "$HERE/stop-s3rver.sh" "$dir" >/dev/null 2>&1 || true
+    mkdir -p "$dir"
+  done
+  return 1
 }
 
 env_value() { # file key
