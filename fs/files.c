@@ -23,6 +23,7 @@
 #define SEED_CHUNK (8u << 20)
 #define BRIDGE_CHUNK (1u << 20)
 #define BRIDGE_SMALL (8u << 20)   /* copied with one GET, never server-side */
+#define BRIDGE_MAX_MATCHED_PART (16u << 20)
 
 static int bridge_materialize(struct s3b_mount *m, struct s3b_fh *fh);
 static void jbegin(struct s3b_mount *m, struct s3b_fh *fh);
@@ -713,7 +714,10 @@ static int bridge_pipe(struct s3b_mount *m, struct s3b_fh *fh)
 	writer_conf(m, &wc, false);
 	wc.size_hint = fh->bsrc_size;
 	guess = s3b_guess_part_size(fh->bsrc_etag, fh->bsrc_size);
-	if (guess && !m->conf.part_size)
+	/* reproduce the source's part layout (so its multipart ETag checks the
+	 * stream) when its parts are of the usual sizes; huge parts would cost
+	 * (parallel + 1) times their size in memory */
+	if (guess && guess <= BRIDGE_MAX_MATCHED_PART && !m->conf.part_size)
 		wc.part_size = guess;
 	if (fh->writer)
 		s3b_writer_close(fh->writer);

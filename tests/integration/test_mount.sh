@@ -100,6 +100,29 @@ check_eq "truncated content" "$(sha "$MP/dst/copy.bin")" "$(head -c 1000 "$WORK/
 printf 'appended' >> "$MP/dst/copy.bin"
 check_eq "append" "$(stat -c %s "$MP/dst/copy.bin")" 1008
 
+# random writes: seek back, holes, rewrites (within what is not yet sent,
+# and through the spool for an existing object)
+python3 - "$MP/dst/random.bin" "$WORK/random.want" <<'PY'
+import os, random, sys
+r = random.Random(5)
+size = 3 * 1024 * 1024
+want = bytearray(size)
+fds = [os.open(p, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644) for p in sys.argv[1:]]
+for _ in range(300):
+    off = r.randrange(0, size - 5000)
+    data = r.randbytes(r.randrange(1, 5000))
+    want[off:off + len(data)] = data
+    for fd in fds:
+        os.pwrite(fd, data, off)
+for fd in fds:
+    os.ftruncate(fd, size)
+    os.close(fd)
+PY
+check_eq "random writes: exact bytes" "$(s3curl GET dst random.bin | sha256sum | cut -d' ' -f1)" "$(sha "$WORK/random.want")"
+printf 'PATCH' | dd of="$MP/dst/random.bin" bs=1 seek=1000000 conv=notrunc status=none
+printf 'PATCH' | dd of="$WORK/random.want" bs=1 seek=1000000 conv=notrunc status=none
+check_eq "rewrite inside an existing object (spool)" "$(s3curl GET dst random.bin | sha256sum | cut -d' ' -f1)" "$(sha "$WORK/random.want")"
+
 # ---- remount: metadata survives ----
 check "unmount" s3b_unmount "$MP"
 check "daemon exits after unmount" s3b_wait_exit "$MP"
