@@ -1159,8 +1159,9 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 			return EIO;
 		}
 	}
-	LOG_I("%s/%s: verified, %llu bytes, %u part(s), ETag %s%s%s%s%s%s", fh->b->spec.name,
-	      fh->key, (unsigned long long)res.size, res.parts, res.etag,
+	LOG_I("%s/%s: verified%s, %llu bytes, %u part(s), ETag %s%s%s%s%s%s", fh->b->spec.name,
+	      fh->key, m->conf.verify == S3B_VERIFY_READBACK ? " and read back" : "",
+	      (unsigned long long)res.size, res.parts, res.etag,
 	      pc.paired ? ", source " : "", pc.paired ? pc.src.key : "",
 	      pc.paired ? (pc.src.verdict == S3B_ETAG_MATCH ? " (stream matches its ETag)"
 							    : " (source ETag not comparable)")

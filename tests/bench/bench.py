@@ -534,19 +534,22 @@ class Bench:
                 "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"] + list(args)
 
     def parallel(self, cmds):
-        """Run cmds at once; -> (seconds from first start to last end, all ok)."""
+        """Run cmds at once; -> (seconds from first start to last end, all ok,
+        their non-empty stderr texts)."""
         t0 = time.monotonic()
         ps = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for c in cmds]
         LIVE_PROCS.extend(ps)
         try:
             rcs = [p.wait() for p in ps]
+            errs = [p.stderr.read().decode(errors="replace").strip() for p in ps]
+            errs = [e for e in errs if e]
         finally:
             for p in ps:
                 if p.poll() is None:
                     p.kill()
                     p.wait()
                 LIVE_PROCS.remove(p)
-        return time.monotonic() - t0, all(rc == 0 for rc in rcs)
+        return time.monotonic() - t0, all(rc == 0 for rc in rcs), errs
 
     def large_raw(self, rnd):
         """The servers' limits: a.parallel ranged GETs of the source object
@@ -565,22 +568,25 @@ class Bench:
                     left -= n
         r = {"objects": 1, "bytes": a.large, "load_before": loadavg(), "raw": {}}
         ok = True
+        errors = []
         for via, (ea, eb) in (("proxy", (A.endpoint, B.endpoint)),
                               ("direct", (A.direct, B.direct))):
             gets = [self.curl_s3(A, ea, "-H", f"Range: bytes={i * chunk}-{min(a.large, (i + 1) * chunk) - 1}",
                                  f"{ea}/src/big/large.bin") for i in range(k)]
             if via == "proxy":
                 A.reset()
-            secs, good = self.parallel(gets)
+            secs, good, errs = self.parallel(gets)
+            errors += errs
             if via == "proxy":
                 r["stats_get"] = A.stats()
             ok &= good
             r["raw"][f"get_{via}_mb_per_s"] = a.large / 1e6 / secs
             keys = [f"raw-r{rnd}-{via}-{i}" for i in range(k)]
-            puts = [self.curl_s3(B, eb, "-H", "Expect:", "-T", part, f"{eb}/dst/{kk}") for kk in keys]
+            puts = [self.curl_s3(B, eb, "-T", part, f"{eb}/dst/{kk}") for kk in keys]
             if via == "proxy":
                 B.reset()
-            secs, good = self.parallel(puts)
+            secs, good, errs = self.parallel(puts)
+            errors += errs
             if via == "proxy":
                 r["stats_put"] = B.stats()
             ok &= good
@@ -593,6 +599,8 @@ class Bench:
         r["wall_s"] = a.large / 1e6 / r["limit_mb_per_s"]
         r["streams"] = k
         r["ok"] = ok
+        if not ok:
+            r["check"] = "curl failed: " + "; ".join(errors)[:500]
         r["load_after"] = loadavg()
         self.add("large", "raw", rnd, r)
 
@@ -685,11 +693,13 @@ class Bench:
 
     def versions(self):
         def first(cmd):
+            """the first version-looking word of cmd's output"""
             try:
                 r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-                return (r.stdout or r.stderr).strip().splitlines()[0]
-            except (OSError, IndexError, subprocess.TimeoutExpired):
+            except (OSError, subprocess.TimeoutExpired):
                 return None
+            m = re.search(r"v?(\d+\.\d+(\.\d+)?\S*)", r.stdout or r.stderr)
+            return f"{cmd[0]} {m.group(1)}" if m else None
         a = self.a
         self.meta.update(
             date=datetime.datetime.now().isoformat(timespec="seconds"),

@@ -195,11 +195,12 @@ def main():
     loads = [m.get("load_before") for m in ms if m.get("load_before") is not None]
     out.append("")
     v = meta.get("versions", {})
-    out.append(f"Setup: {meta['host']['nproc']} cores, kernel {meta['host']['kernel']}, "
-               f"{v.get('s3bridge')} ({meta.get('build_type')}), {v.get('s3fs', '')[:40]}, "
-               f"{v.get('rclone')}, {v.get('rsync', '')[:22]}; servers {srv['A']} + {srv['B']}"
-               f"{' (' + v['radosgw'][:30] + ')' if v.get('radosgw') else ''}. "
-               f"Load average before the measurements: median {fmt(med(loads), 1)}, "
+    out.append(f"Setup: {meta['host']['nproc']} cores, kernel {meta['host']['kernel']}; "
+               + ", ".join(x for x in (v.get("s3bridge"), v.get("s3fs"), v.get("rclone"),
+                                       v.get("rsync"), v.get("cp"), v.get("radosgw")) if x)
+               + f"; s3bridge build {meta.get('build_type')}; servers {srv['A']} (A) and "
+               f"{srv['B']} (B), each behind its own counting proxy. Load average (other jobs "
+               f"share the machine) before the measurements: median {fmt(med(loads), 1)}, "
                f"max {fmt(max(loads) if loads else None, 1)}.")
     out.append("")
     out.append("Options: " + "; ".join(f"**{k}** `{o}`" for k, o in meta["options"].items()))

@@ -117,14 +117,27 @@ keys = [k for k in keys if k.startswith(sys.argv[1])]
 for k in keys: print("# open multipart upload: dst/" + k, file=sys.stderr)
 print(len(keys))' "$1"
 }
+# uploads_none DESC PREFIX: no multipart upload open under dst/PREFIX.
+# s3rver cannot list uploads (NotImplemented): said once, not counted.
+uploads_none() {
+	if [ "$SERVER" = s3rver ]; then
+		[ -n "${UPLOADS_NOTED:-}" ] || echo "# s3rver: no ListMultipartUploads; open-upload checks skipped"
+		UPLOADS_NOTED=1
+		return 0
+	fi
+	check_eq "$1" "$(open_uploads "$2")" 0
+}
+dst_sha() { # key -> the SHA-256 of dst/KEY read with curl, or "missing"
+	if s3get dst "$1" "$WORK/dst_sha.got" 2>/dev/null; then sha "$WORK/dst_sha.got"; else echo missing; fi
+}
 log_mark() { LOG_AT=$(wc -l < "$LOG" 2>/dev/null || echo 0); }
 log_since() { tail -n +"$((LOG_AT + 1))" "$LOG"; }
 
 # ---- the source tree: generated locally, seeded straight to the server ----
 T=$WORK/tree
-python3 - "$T" <<'PY'
+python3 - "$T" "$SERVER" <<'PY'
 import os, random, sys
-root = sys.argv[1]
+root, server = sys.argv[1], sys.argv[2]
 r = random.Random(7)
 dirs = ["", "a", "a/b", "a/b/c", "docs", "docs/2024", "img", "img/raw", "deep/x/y/z",
         "odd dir", "caf\u00e9", "sp + &%"]
@@ -136,6 +149,11 @@ files = {}
 for i, n in enumerate(sizes):
     files[os.path.join(r.choice(dirs), "f%03d%s" % (i, r.choice([".txt", ".bin", ".dat", "", " x+y.bin"])))] = n
 files.update(named)
+if server == "s3rver":
+    # s3rver's delimiter listings drop a directory whose objects all sit two
+    # or more levels down (tests/servers/README.md): one file on every level
+    for d in ["a", "a/b", "docs", "img", "deep", "deep/x", "deep/x/y", "big"]:
+        files[d + "/level"] = 100
 os.makedirs(os.path.join(root, "emptydir-is-not-an-object"), exist_ok=True)
 os.rmdir(os.path.join(root, "emptydir-is-not-an-object"))
 for rel, n in files.items():
@@ -199,8 +217,8 @@ check "faulty cp -r within 2x the fault-free time ($CP1 s vs $CP0 s)" \
 	test "$(echo "$CP1 <= 2 * $CP0" | bc)" = 1
 check "faulty rsync -a within 2x the fault-free time ($RS1 s vs $RS0 s)" \
 	test "$(echo "$RS1 <= 2 * $RS0" | bc)" = 1
-check_eq "no multipart upload left open after the faulty cp -r" "$(open_uploads cp1/)" 0
-check_eq "no multipart upload left open after the faulty rsync -a" "$(open_uploads rs1/)" 0
+uploads_none "no multipart upload left open after the faulty cp -r" cp1/
+uploads_none "no multipart upload left open after the faulty rsync -a" rs1/
 # TODO(lead, journal): .integrity/summary should show 4 x $N_FILES verified, 0 failed
 
 # ---- 3 and 4, run together to save the 30 s a stall costs ----
@@ -216,10 +234,10 @@ proxy_config '{"replace": true, "seed": 99, "truncate": {"rate": 0.3, "ops": ["G
 	{"ops": ["UploadPart", "PutObject"], "path_prefix": "/dst/st/mp13m", "count": 1, "seconds": 600}]}'
 mkdir -p "$MP/dst/st"
 t0=$(now)
-# cat: no copy_file_range, so the bytes go through the daemon both ways
-timeout 150 bash -c "cat '$MP/src/big/mp9m' > '$MP/dst/st/mp9m'" 2>"$WORK/st1.err" &
+# dd: read and write, no copy_file_range: the bytes go through the daemon
+timeout 150 dd if="$MP/src/big/mp9m" of="$MP/dst/st/mp9m" bs=1M status=none 2>"$WORK/st1.err" &
 p1=$!
-timeout 150 cp "$MP/src/big/deeper/mp13m" "$MP/dst/st/mp13m" 2>"$WORK/st2.err" &
+timeout 150 dd if="$MP/src/big/deeper/mp13m" of="$MP/dst/st/mp13m" bs=1M status=none 2>"$WORK/st2.err" &
 p2=$!
 
 bad_reads=0
@@ -261,12 +279,10 @@ echo "# stalled GET and upload: both copies done in $(elapsed "$t0" "$t1") s"
 check "stalled GET: copy completes (no hang)" test "$r1" = 0
 check "stalled upload: copy completes (no hang)" test "$r2" = 0
 check_eq "stalls were injected" "$(proxy_stat 'd["faults"].get("stall", 0)')" 2
-s3get dst st/mp9m "$WORK/st.got" 2>/dev/null
-check_eq "stalled GET: object right" "$(sha "$WORK/st.got" 2>/dev/null)" "$(sha "$T/big/mp9m")"
-s3get dst st/mp13m "$WORK/st.got" 2>/dev/null
-check_eq "stalled upload: object right" "$(sha "$WORK/st.got" 2>/dev/null)" "$(sha "$T/big/deeper/mp13m")"
-check_eq "no multipart upload left open after the stalls" "$(open_uploads st/)" 0
-check_eq "no multipart upload left open after the truncations" "$(open_uploads tr/)" 0
+check_eq "stalled GET: object right" "$(dst_sha st/mp9m)" "$(sha "$T/big/mp9m")"
+check_eq "stalled upload: object right" "$(dst_sha st/mp13m)" "$(sha "$T/big/deeper/mp13m")"
+uploads_none "no multipart upload left open after the stalls" st/
+uploads_none "no multipart upload left open after the truncations" tr/
 proxy_config '{"replace": true}'
 
 # ---- 5. destination full ----
@@ -298,7 +314,7 @@ quota_case() { # dir json-rules errno-text log-code
 	local left
 	left=$(s3list dst "$dir/" | grep -v '/$' | tr '\n' ' ')
 	check_eq "$dir: no object under the keys" "$left" ""
-	check_eq "$dir: no multipart upload left open" "$(open_uploads "$dir/")" 0
+	uploads_none "$dir: no multipart upload left open" "$dir/"
 	# TODO(lead, journal): .integrity/failed should list each file of $dir with $code
 }
 # CopyObject too: cp's copy_file_range makes small same-endpoint copies server-side
@@ -330,8 +346,9 @@ refused_case() { # name src-key op path-prefix
 mkdir -p "$MP/dst/refused"
 refused_case small a/b/f016.bin GetObject /src/a/b/f016.bin
 refused_case single10m big/single10m CopyObject /dst/refused/single10m
-refused_case mp9m big/mp9m GetObject /src/big/mp9m
-check_eq "no multipart upload left open after the refusals" "$(open_uploads refused/)" 0
+# (s3rver gives multipart objects a plain MD5 ETag: copied server-side, no GET)
+[ "$SERVER" = rgw ] && refused_case mp9m big/mp9m GetObject /src/big/mp9m
+uploads_none "no multipart upload left open after the refusals" refused/
 
 # ---- 7. lost answers: the server acted, the client never heard ----
 # reset_after: the request reaches the server, its answer is dropped and
@@ -345,13 +362,12 @@ for op in CreateMultipartUpload UploadPart CompleteMultipartUpload PutObject; do
 	[ "$op" = PutObject ] && src=a/b/f016.bin
 	curl -sS -X POST "$S3B_PROXY/__proxy/reset" >/dev/null
 	proxy_config '{"replace": true, "reset_next": [{"op": "'"$op"'", "fault": "reset_after", "path_prefix": "/dst/lost/", "count": 1}]}'
-	# cat: no copy_file_range, a plain streamed write
-	bash -c "cat '$MP/src/$src' > '$MP/dst/lost/$op'"
+	# dd: no copy_file_range, a plain streamed write
+	dd if="$MP/src/$src" of="$MP/dst/lost/$op" bs=1M status=none
 	check "lost $op answer: the write succeeds" test $? = 0
 	check_eq "lost $op answer: the fault was injected" "$(proxy_stat 'd["faults"].get("reset_after", 0)')" 1
-	s3get dst "lost/$op" "$WORK/lost.got" 2>/dev/null
-	check_eq "lost $op answer: object right" "$(sha "$WORK/lost.got" 2>/dev/null)" "$(sha "$T/$src")"
-	check_eq "lost $op answer: no multipart upload left open" "$(open_uploads "lost/$op")" 0
+	check_eq "lost $op answer: object right" "$(dst_sha "lost/$op")" "$(sha "$T/$src")"
+	uploads_none "lost $op answer: no multipart upload left open" "lost/$op"
 done
 proxy_config '{"replace": true}'
 

@@ -133,6 +133,13 @@ check_eq "readlink after remount" "$(readlink "$MP/dst/link")" "target/of link"
 check "unmount 2" s3b_unmount "$MP"
 s3b_wait_exit "$MP"
 
+# ---- --verify=readback: each object read back and compared ----
+check "mount --verify=readback" s3b_mount "$MP" --verify=readback s3://dst
+check "cp with read-back" cp "$WORK/small" "$MP/dst/readback.bin"
+check "the object was read back" grep -q 'dst/readback.bin: verified and read back' "$WORK/s3bridge.log"
+check "unmount readback" s3b_unmount "$MP"
+s3b_wait_exit "$MP"
+
 # ---- read-only buckets ----
 check "mount ro" s3b_mount "$MP" "s3://src?ro=1"
 check "ro: write refused" bash -c "! cp '$WORK/small' '$MP/src/new' 2>/dev/null"
