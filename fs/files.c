@@ -694,6 +694,33 @@ static int merge_source_meta(struct s3b_fh *fh)
 	return 0;
 }
 
+/* The source stream a bridge copy read, for the pairing at its commit. */
+static void publish_bridged(struct s3b_mount *m, const struct s3b_fh *fh,
+			    const struct s3b_digests *d)
+{
+	struct s3b_source_stream ss;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.d = *d;
+	ss.bucket = fh->bsrc->index;
+	snprintf(ss.key, sizeof(ss.key), "%s", fh->bsrc_key);
+	memcpy(ss.etag, fh->bsrc_etag, sizeof(ss.etag));
+	ss.size = fh->bsrc_size;
+	ss.verdict = s3b_source_check(fh->bsrc_etag, &ss.d, NULL);
+	s3b_pairing_publish(m->pairing, &ss);
+}
+
+/* A bridge copy's data is in the writer (or it failed: rc, logged here). */
+static int bridge_done(struct s3b_fh *fh, int rc)
+{
+	if (rc)
+		LOG_E("%s/%s: bridge copy from %s/%s failed: %s", fh->b->spec.name, fh->key,
+		      fh->bsrc->spec.name, fh->bsrc_key, strerror(rc));
+	fh->bridge_pending = false;
+	fh->dirty = true;
+	return rc;
+}
+
 /* Pipe the pending source through a reader into a writer sized for it
  * (part layout like the source's when it is multipart, so that its ETag
  * can be reproduced).  No commit.  Caller holds fh->lock. */
@@ -703,7 +730,7 @@ static int bridge_pipe(struct s3b_mount *m, struct s3b_fh *fh)
 				       .budget = m->budget, .pool = m->pool };
 	struct s3b_writer_conf wc;
 	struct s3b_reader *r = NULL;
-	struct s3b_source_stream ss;
+	struct s3b_digests d;
 	uint8_t *buf = NULL;
 	uint64_t off = 0, guess;
 	int rc;
@@ -738,26 +765,12 @@ static int bridge_pipe(struct s3b_mount *m, struct s3b_fh *fh)
 			rc = s3b_writer_write(fh->writer, off, buf, got);
 		off += got;
 	}
-	if (!rc) {
-		memset(&ss, 0, sizeof(ss));
-		if (s3b_reader_digests(r, &ss.d)) {
-			ss.bucket = fh->bsrc->index;
-			snprintf(ss.key, sizeof(ss.key), "%s", fh->bsrc_key);
-			memcpy(ss.etag, fh->bsrc_etag, sizeof(ss.etag));
-			ss.size = fh->bsrc_size;
-			ss.verdict = s3b_source_check(fh->bsrc_etag, &ss.d, NULL);
-			s3b_pairing_publish(m->pairing, &ss);
-		}
-	}
+	if (!rc && s3b_reader_digests(r, &d))
+		publish_bridged(m, fh, &d);
 	free(buf);
 	if (r)
 		s3b_reader_close(r);
-	if (rc)
-		LOG_E("%s/%s: bridge copy from %s/%s failed: %s", fh->b->spec.name, fh->key,
-		      fh->bsrc->spec.name, fh->bsrc_key, strerror(rc));
-	fh->bridge_pending = false;
-	fh->dirty = true;
-	return rc;
+	return bridge_done(fh, rc);
 }
 
 /* A small source (one GET) through the daemon: the GET's own headers
@@ -768,7 +781,6 @@ static int bridge_small(struct s3b_mount *m, struct s3b_fh *fh)
 {
 	struct s3b_writer_conf wc;
 	struct s3_object_info info;
-	struct s3b_source_stream ss;
 	struct s3b_posix_meta own;
 	struct s3_meta merged;
 	struct s3_error err;
@@ -825,24 +837,15 @@ static int bridge_small(struct s3b_mount *m, struct s3b_fh *fh)
 		rc = s3b_writer_write(fh->writer, 0, buf, got);
 	if (!rc && !(rc = s3b_hasher_new(S3B_HASH_ALL, &h))) {
 		/* the source stream, for the pairing at commit */
-		memset(&ss, 0, sizeof(ss));
+		struct s3b_digests d;
+
 		s3b_hasher_update(h, buf, got);
-		s3b_hasher_final(h, &ss.d);
+		s3b_hasher_final(h, &d);
 		s3b_hasher_free(h);
-		ss.bucket = fh->bsrc->index;
-		snprintf(ss.key, sizeof(ss.key), "%s", fh->bsrc_key);
-		memcpy(ss.etag, fh->bsrc_etag, sizeof(ss.etag));
-		ss.size = fh->bsrc_size;
-		ss.verdict = s3b_source_check(fh->bsrc_etag, &ss.d, NULL);
-		s3b_pairing_publish(m->pairing, &ss);
+		publish_bridged(m, fh, &d);
 	}
 	free(buf);
-	if (rc)
-		LOG_E("%s/%s: bridge copy from %s/%s failed: %s", fh->b->spec.name, fh->key,
-		      fh->bsrc->spec.name, fh->bsrc_key, strerror(rc));
-	fh->bridge_pending = false;
-	fh->dirty = true;
-	return rc;
+	return bridge_done(fh, rc);
 }
 
 /* Turn a pending bridge copy into data in the writer (a write came). */
