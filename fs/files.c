@@ -713,12 +713,15 @@ static void publish_bridged(struct s3b_mount *m, const struct s3b_fh *fh,
 /* A bridge copy's data is in the writer (or it failed: rc, logged here). */
 static int bridge_done(struct s3b_fh *fh, int rc)
 {
-	if (rc)
+	fh->bridge_pending = false;
+	if (rc) {
 		LOG_E("%s/%s: bridge copy from %s/%s failed: %s", fh->b->spec.name, fh->key,
 		      fh->bsrc->spec.name, fh->bsrc_key, strerror(rc));
-	fh->bridge_pending = false;
+		fh->sticky_err = EIO; /* nothing of it may be committed later */
+		return rc;
+	}
 	fh->dirty = true;
-	return rc;
+	return 0;
 }
 
 /* Pipe the pending source through a reader into a writer sized for it
@@ -1090,11 +1093,30 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 		rc = bridge_run(m, fh);
 		if (rc < 0)
 			return 0;  /* done server-side and verified */
-		if (rc > 0)
-			return rc; /* failed (logged, sticky) */
+	}
+	if (fh->sticky_err) {
+		/* a failed file never becomes an object: not at this flush, not at
+		 * a later one, not at release (an empty object called verified
+		 * would be a lie) */
+		if (fh->writer)
+			s3b_writer_close(fh->writer); /* aborts what it started */
+		fh->writer = NULL;
+		fh->dirty = false;
+		fh->bridge_pending = false;
+		if (fh->jid) {
+			struct s3b_obj_record r;
+
+			record_from(&r, m, fh->path + 1, fh->b, fh->key, fh->started, NULL, NULL,
+				    S3B_ST_FAILED);
+			r.error = fh->bsrc_key ? "the copy from its source failed (see the log)"
+					       : "the write failed (see the log)";
+			jfinish(m, fh->jid, &r);
+			fh->jid = 0;
+		}
+		return fh->sticky_err;
 	}
 	if (!fh->writer || !fh->dirty)
-		return fh->sticky_err;
+		return 0;
 	memset(&res, 0, sizeof(res));
 	s3b_writer_set_precommit(fh->writer, precommit, &pc);
 	rc = s3b_writer_commit(fh->writer, fh->key, &res);
@@ -1133,8 +1155,9 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 			fh->jid = 0;
 		}
 		s3b_dircache_forget(m->dc, fh->b->index, fh->key);
-		fh->sticky_err = EIO;
-		return EIO;
+		/* what cp should print: the cause where it means something */
+		fh->sticky_err = rc == EDQUOT || rc == ENOSPC || rc == EACCES || rc == EFBIG ? rc : EIO;
+		return fh->sticky_err;
 	}
 	if (stale) {
 		/* metadata changed after the upload began: store it now */
@@ -1504,8 +1527,9 @@ void s3b_file_release(struct s3b_mount *m, struct s3b_fh *fh)
 			s3b_writer_close(fh->writer);
 			fh->writer = NULL;
 			fh->dirty = false;
-		} else if (fh->writer && fh->dirty) {
-			/* no flush came (the process died?): commit anyway */
+		} else if ((fh->writer && fh->dirty) || fh->sticky_err || fh->bridge_pending) {
+			/* no flush came (the process died?): commit anyway, unless the
+			 * file failed (commit_locked refuses that) */
 			if (commit_locked(m, fh) == 0)
 				LOG_N("%s/%s: committed at release", fh->b->spec.name, fh->key);
 		}

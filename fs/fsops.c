@@ -195,7 +195,10 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
 {
 	struct s3b_mount *m = mnt();
 	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
-	enum fuse_fill_dir_flags ff = (flags & FUSE_READDIR_PLUS) ? FUSE_FILL_DIR_PLUS : 0;
+	/* with allow_other, attributes come from a lookup (stored mode bits),
+	 * never from a listing's defaults */
+	enum fuse_fill_dir_flags ff = (flags & FUSE_READDIR_PLUS) && !m->conf.allow_other
+				      ? FUSE_FILL_DIR_PLUS : 0;
 	struct stat st;
 
 	(void)path;

@@ -228,6 +228,23 @@ int s3b_node_lookup(struct s3b_mount *m, struct s3b_bucket *b, char *key,
 
 	switch (s3b_dircache_get(m->dc, b->index, key, out)) {
 	case S3B_LK_FOUND:
+		if (m->conf.allow_other && out->is_file && !out->has_meta) {
+			/* other users rely on the mode bits: they must be the stored
+			 * ones, not the listing's defaults (one HEAD, then cached) */
+			struct s3_object_info info;
+			struct s3_error err;
+
+			if (s3_head_object(b->client, key, &info, &err) == 0) {
+				out->size = info.size;
+				memcpy(out->etag, info.etag, sizeof(out->etag));
+				s3b_meta_parse(&info.meta, &out->pm);
+				out->has_meta = true;
+				s3_object_info_free(&info);
+				s3b_dircache_put(m->dc, b->index, key, out, true);
+			} else {
+				return EIO; /* never guess permissions */
+			}
+		}
 		return 0;
 	case S3B_LK_ABSENT:
 		rc = ENOENT;

@@ -12,8 +12,11 @@
 #include "store.h"
 
 #include <errno.h>
+#include <string.h>
+#include <time.h>
 
 #include "journal.h"
+#include "log.h"
 
 static int st_put(void *inst, const char *key, const void *data, size_t len,
 		  const struct s3_meta *meta, char etag[S3B_ETAG_MAX], struct s3_error *err)
@@ -83,14 +86,50 @@ static int sj_put(void *inst, const char *key, const void *data, size_t len,
 	return st_put(j->client, key, data, len, meta, etag, err);
 }
 
+/* A CreateMultipartUpload whose answer was lost and that was sent again
+ * (by libcurl or by the retry loop) left an upload nobody knows the id of: find the uploads of this key
+ * begun since our first attempt (give or take clock skew) and abort all
+ * but ours.  Best effort: servers without ListMultipartUploads (s3rver)
+ * keep it. */
+static void abort_lost_creates(struct s3b_store_journaled *j, const char *key, const char *ours,
+			       time_t since)
+{
+	struct s3_upload_list ul;
+	struct s3_error e;
+
+	if (s3_list_multipart(j->client, key, NULL, NULL, &ul, &e) != 0)
+		return;
+	for (size_t i = 0; i < ul.n; i++) {
+		const struct s3_upload *u = &ul.uploads[i];
+
+		if (strcmp(u->key, key) != 0 || strcmp(u->upload_id, ours) == 0 ||
+		    u->initiated.tv_sec < since - 60)
+			continue;
+		if (s3_abort_multipart(j->client, key, u->upload_id, &e) == 0)
+			LOG_N("%s/%s: aborted an upload whose CreateMultipartUpload answer was lost",
+			      j->bucket, key);
+	}
+	s3_upload_list_free(&ul);
+}
+
 static int sj_create_mp(void *inst, const char *key, const struct s3_meta *meta,
 			char **upload_id, struct s3_error *err)
 {
 	struct s3b_store_journaled *j = inst;
-	int rc = st_create_mp(j->client, key, meta, upload_id, err);
+	struct s3_error local;
+	time_t start = time(NULL);
+	int rc;
 
+	if (!err)
+		err = &local;
+	rc = st_create_mp(j->client, key, meta, upload_id, err);
 	if (!rc && j->journal)
 		s3b_journal_upload_begun(j->journal, j->endpoint, j->bucket, key, *upload_id);
+	/* libcurl itself re-sends a request whose reused connection died before
+	 * any answer, so a lost first Create does not even show as a retry
+	 * here: look every time (one listing per multipart object) */
+	if (!rc)
+		abort_lost_creates(j, key, *upload_id, start);
 	return rc;
 }
 

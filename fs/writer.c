@@ -1420,6 +1420,23 @@ static int finish_multipart(struct s3b_writer *w, struct s3b_write_result *res)
 	err = w->st.ops->complete(w->st.inst, w->key, w->upload_id, list, n, res->etag, &e);
 	add_attempts(w, &e);
 	free(list);
+	if (err && e.attempts > 1) {
+		/* the first Complete may have worked and only its answer was lost:
+		 * the retry then finds no upload (S3: NoSuchUpload; s3rver: 500).
+		 * The object itself says whether it is ours. */
+		struct s3_object_info info = { 0 };
+		struct s3_error he = { 0 };
+
+		if (w->st.ops->head(w->st.inst, w->key, &info, &he) == 0 && info.size == w->size &&
+		    strcmp(info.etag, res->expected_etag) == 0) {
+			LOG_N("writer: %s: CompleteMultipartUpload's answer was lost, but the object "
+			      "is there with the expected ETag", w->key);
+			memcpy(res->etag, info.etag, S3B_ETAG_MAX);
+			err = 0;
+		}
+		add_attempts(w, &he);
+		s3_object_info_free(&info);
+	}
 	if (err) {
 		s3_error_format(&e, why, sizeof(why));
 		res_error(res, "CompleteMultipartUpload: %s", why);

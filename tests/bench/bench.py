@@ -41,7 +41,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -93,6 +92,32 @@ class Server:
         self.srvdir = os.path.join(e["S3B_WORKDIR"], "srv1" if not sfx else "srv2")
         self.s3 = s3lite.Client(self.direct, self.ak, self.sk, self.region)  # not counted
         self.profile = "bench" + label.lower()           # AWS profile / rclone remote
+        self.proxylog = os.path.join(e["S3B_WORKDIR"], "proxy1.log" if not sfx else "proxy2.log")
+
+    def log_mark(self):
+        try:
+            return os.path.getsize(self.proxylog)
+        except OSError:
+            return None
+
+    def latency(self, mark):
+        """From the proxy's log since mark: {op: {n, total_ms, max_ms}} and the
+        number of client connections used (the proxy times each request from
+        its head to the end of its response)."""
+        ops, conns = {}, set()
+        if mark is None:
+            return {"by_op": ops, "connections": 0}
+        with open(self.proxylog, "rb") as f:
+            f.seek(mark)
+            text = f.read().decode(errors="replace")
+        for m in PROXY_LINE.finditer(text):
+            conn, op, ms = m.group(1), m.group(2), float(m.group(3))
+            conns.add(conn)
+            o = ops.setdefault(op, {"n": 0, "total_ms": 0.0, "max_ms": 0.0})
+            o["n"] += 1
+            o["total_ms"] += ms
+            o["max_ms"] = max(o["max_ms"], ms)
+        return {"by_op": ops, "connections": len(conns)}
 
     def stats(self):
         with urllib.request.urlopen(self.proxy + "/__proxy/stats", timeout=30) as r:
@@ -161,36 +186,44 @@ def reap(proc, timeout):
         time.sleep(0.02)
 
 
-def run(cmd, timeout=7200, env=None, cwd=None, out=None):
+def run(cmd, timeout=7200, env=None, cwd=None):
     """Run cmd; -> (exit code, stdout text, stderr text, rusage, seconds).
-    The child is killed if this process is interrupted."""
+    The seconds end when wait4() returns (no polling).  The child is killed
+    on timeout and if this process is interrupted."""
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE if out is None else out,
-                         stderr=subprocess.PIPE, env=env, cwd=cwd, text=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                         cwd=cwd, text=True)
     LIVE_PROCS.append(p)
     res = {}
 
     def drain(name, stream):
-        res[name] = stream.read() if stream else ""
+        res[name] = stream.read()
     ts = [threading.Thread(target=drain, args=(n, s))
           for n, s in (("out", p.stdout), ("err", p.stderr))]
     for t in ts:
         t.start()
+    expired = threading.Event()
+
+    def expire():
+        expired.set()
+        p.kill()
+    timer = threading.Timer(timeout, expire)
+    timer.start()
     try:
-        ru = reap(p, timeout)
+        _, status, ru = os.wait4(p.pid, 0)
         secs = time.monotonic() - t0
-        if ru is None:
-            p.kill()
-            reap(p, 10)
-            raise RuntimeError(f"timed out after {timeout} s: {' '.join(cmd)}")
+        p.returncode = os.waitstatus_to_exitcode(status)
     finally:
+        timer.cancel()
         if p.returncode is None:
             p.kill()
             reap(p, 10)
         for t in ts:
             t.join()
         LIVE_PROCS.remove(p)
-    return p.returncode, res.get("out", ""), res.get("err", ""), ru, secs
+    if expired.is_set():
+        raise RuntimeError(f"timed out after {timeout} s: {' '.join(cmd)}")
+    return p.returncode, res["out"], res["err"], ru, secs
 
 
 def must(cmd, **kw):
@@ -232,28 +265,27 @@ class Daemon:
     def cpu(self):
         return proc_cpu(self.proc.pid)
 
-    def stop(self):
-        """Unmount (the daemon then exits); force it if it does not."""
+    def stop(self, grace=120):
+        """Unmount (the daemon then exits); a busy mount is detached lazily,
+        a daemon still there after grace seconds is terminated, then killed."""
         if self in LIVE:
             LIVE.remove(self)
         if self.proc.returncode is None:
             self.hwm_kib = proc_hwm_kib(self.proc.pid)
-        for cmd in (["fusermount3", "-u", self.mp], ["fusermount", "-u", self.mp]):
+        for cmd in (["fusermount3", "-u", self.mp], ["fusermount", "-u", self.mp],
+                    ["fusermount3", "-uz", self.mp]):
             if not is_mounted(self.mp):
                 break
             subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if self.proc.returncode is None:
-            self.rusage = reap(self.proc, 120)
+            self.rusage = reap(self.proc, grace)
             if self.rusage is None:
-                log(f"{self.name} still running 120 s after unmount: TERM")
+                log(f"{self.name} still running {grace} s after unmount: TERM")
                 self.proc.terminate()
-                self.rusage = reap(self.proc, 15)
+                self.rusage = reap(self.proc, 5)
                 if self.rusage is None:
                     self.proc.kill()
-                    self.rusage = reap(self.proc, 10)
-        if is_mounted(self.mp):
-            subprocess.run(["fusermount3", "-uz", self.mp], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+                    self.rusage = reap(self.proc, 5)
         self.logf.close()
 
 
@@ -363,19 +395,15 @@ class Bench:
     # -- measuring --
     def measure(self, servers, cmd, daemons=(), env=None, timeout=7200):
         """Run cmd with the proxies' stats zeroed; -> dict of raw figures."""
-        for s in servers:
-            s.reset()
+        counted = Counted(servers)
         cpu0 = [d.cpu() for d in daemons]
         load0 = loadavg()
         rc, out, err, ru, secs = run(cmd, env=env or tool_env(), timeout=timeout)
         cpu1 = [d.cpu() for d in daemons]
-        stats = {s.label: s.stats() for s in servers}
-        r = {"cmd": cmd, "exit": rc, "wall_s": secs, "load_before": load0,
-             "load_after": loadavg(), "stats": stats,
-             "requests": sum(v["requests"] for v in stats.values()),
-             "by_op": merge_ops(stats.values()), "stdout_tail": out[-1500:],
-             "stdout_lines": out.count("\n"),
-             "stderr_tail": err[-1500:]}
+        r = counted.result()
+        r.update({"cmd": cmd, "exit": rc, "wall_s": secs, "load_before": load0,
+                  "load_after": loadavg(), "stdout_tail": out[-1500:],
+                  "stdout_lines": out.count("\n"), "stderr_tail": err[-1500:]})
         if daemons:
             r["cpu_s"] = sum((b or 0) - (a or 0) for a, b in zip(cpu0, cpu1))
             r["daemon_pids"] = [d.proc.pid for d in daemons]
@@ -420,12 +448,16 @@ class Bench:
 
     # -- data sets --
     def tree_prefixes(self, root, n):
-        """n objects in groups of 50: root/dNN/f* and root/dNN/eK/f* (every
-        directory holds files of its own, so no server hides it)."""
+        """n objects in groups of 50: root/f*, then root/dNN/f* and
+        root/dNN/eK/f* (K 0-2).  Every directory holds files of its own, so
+        s3rver's delimiter listing hides none of them."""
         out = []
         for g in range((n + 49) // 50):
-            sub = "" if g % 4 == 0 else f"e{g % 4 - 1}/"
-            out.append((f"{root}/d{g // 4:02d}/{sub}f", min(50, n - 50 * g)))
+            if g == 0:
+                out.append((f"{root}/f", min(50, n)))
+                continue
+            sub = "" if (g - 1) % 4 == 0 else f"e{(g - 1) % 4 - 1}/"
+            out.append((f"{root}/d{(g - 1) // 4:02d}/{sub}f", min(50, n - 50 * g)))
         return out
 
     def seed(self):
@@ -501,7 +533,10 @@ class Bench:
             cmd = self.rclone_cmd("copyto", f"{A.profile}:src/big/large.bin",
                                   f"{B.profile}:dst/{key}")
         with mounted(daemons):
+            prof = self.perf_start(daemons[0].proc.pid, f"large-r{rnd}") if tool == "s3bridge" else None
             r = self.measure([A, B], cmd, daemons)
+            if prof:
+                r["perf"] = self.perf_stop(prof)
         self.finish(r, daemons)
         good, why = self.check_large(key)
         r.update(objects=1, bytes=a.large, ok=good and r["exit"] == 0, check=why)
@@ -512,6 +547,39 @@ class Bench:
         B.s3.delete_keys("dst", [key])
         B.gc()
         self.add("large", tool, rnd, r)
+
+    def perf_start(self, pid, name):
+        """With --perf: perf record of pid (call graphs, 999 Hz) until perf_stop."""
+        if not self.a.perf:
+            return None
+        path = os.path.join(os.path.dirname(os.path.abspath(self.a.out)), f"perf-{name}.data")
+        p = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", path, "-p", str(pid)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        LIVE_PROCS.append(p)
+        time.sleep(0.5)  # attached before the command starts
+        return p, path
+
+    def perf_stop(self, prof):
+        """-> {"data": file, "by_dso": {dso: %}, "top": [[%, dso, symbol]...]}"""
+        p, path = prof
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(60)
+        finally:
+            LIVE_PROCS.remove(p)
+        out = {"data": path, "by_dso": {}, "top": []}
+        rep = ["perf", "report", "-i", path, "--no-children", "-g", "none", "--stdio"]
+        for line in subprocess.run(rep + ["--sort", "dso"], capture_output=True,
+                                   text=True).stdout.splitlines():
+            m = re.match(r"\s*([\d.]+)%\s+(\S+)", line)
+            if m:
+                out["by_dso"][m.group(2)] = float(m.group(1))
+        for line in subprocess.run(rep + ["--sort", "dso,sym"], capture_output=True,
+                                   text=True).stdout.splitlines():
+            m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[.\]\s+(.+?)\s*$", line)
+            if m and len(out["top"]) < 25:
+                out["top"].append([float(m.group(1)), m.group(2), m.group(3)])
+        return out
 
     def check_large(self, key):
         """Size, and the first and last MiB equal to the source's."""
@@ -608,15 +676,14 @@ class Bench:
         a, A = self.a, self.A
         if tool == "raw":
             c = s3lite.Client(A.endpoint, A.ak, A.sk, A.region)
-            A.reset()
+            counted = Counted([A])
             pages = []
             t0 = time.monotonic()
             keys = c.list("src", "list/", pages)
             secs = time.monotonic() - t0
-            st = A.stats()
-            r = {"wall_s": secs, "pages": len(pages), "stats": {"A": st},
-                 "requests": st["requests"], "by_op": st["by_op"], "objects": len(keys),
-                 "ok": len(keys) == a.list, "cmd": ["s3lite ListObjectsV2 (python)"]}
+            r = counted.result()
+            r.update({"wall_s": secs, "pages": len(pages), "objects": len(keys),
+                      "ok": len(keys) == a.list, "cmd": ["s3lite ListObjectsV2 (python)"]})
             self.add("list", "raw", rnd, r)
             return
         if tool == "rclone-lsf":
@@ -634,20 +701,18 @@ class Bench:
             daemons = [mk("src", A)]
             path = f"{daemons[0].mp}/list"
         with mounted(daemons):
-            A.reset()
+            counted = Counted([A])
             cpu0 = daemons[0].cpu()
             load0 = loadavg()
             _, out1, _, _, t_find = run(["find", path, "-type", "f"])
             _, out2, _, _, t_ls = run(["ls", "-l", path])
             cpu1 = daemons[0].cpu()
-            st = A.stats()
-        r = {}
+            r = counted.result()
         self.finish(r, daemons)
         n_find = len(out1.splitlines())
         n_ls = sum(1 for x in out2.splitlines() if x.startswith("-"))
         r.update(wall_s=t_find + t_ls, find_s=t_find, ls_s=t_ls, find_lines=n_find,
-                 ls_files=n_ls, objects=a.list, stats={"A": st}, requests=st["requests"],
-                 by_op=st["by_op"], cpu_s=(cpu1 or 0) - (cpu0 or 0), load_before=load0,
+                 ls_files=n_ls, objects=a.list, cpu_s=(cpu1 or 0) - (cpu0 or 0), load_before=load0,
                  load_after=loadavg(), ok=n_find == a.list and n_ls == a.list,
                  cmd=["find", path, "-type", "f", ";", "ls", "-l", path])
         if not r["ok"]:
@@ -699,7 +764,7 @@ class Bench:
             except (OSError, subprocess.TimeoutExpired):
                 return None
             m = re.search(r"v?(\d+\.\d+(\.\d+)?\S*)", r.stdout or r.stderr)
-            return f"{cmd[0]} {m.group(1)}" if m else None
+            return f"{os.path.basename(cmd[0])} {m.group(1)}" if m else None
         a = self.a
         self.meta.update(
             date=datetime.datetime.now().isoformat(timespec="seconds"),
@@ -754,6 +819,8 @@ class Bench:
                         fn(tool, rnd)
                     except (RuntimeError, s3lite.S3Error, OSError, subprocess.SubprocessError) as e:
                         log(f"r{rnd} {name} {tool}: ERROR {e}")
+                        for d in list(LIVE):  # a mount made before the error
+                            d.stop(grace=10)
                         self.records.append({"item": name, "tool": tool, "round": rnd,
                                              "ok": False, "error": str(e)})
                         self.save()
@@ -762,7 +829,35 @@ class Bench:
         return 0 if all(r.get("ok") for r in self.records) else 1
 
 
+PROXY_LINE = re.compile(r"^\S+ c(\d+) r\d+ \S+ (\S+) .* -> \S+ up=\d+ down=\d+ "
+                        r"fault=\S+ ([\d.]+)ms", re.M)
 DATA_OPS = ("GetObject", "PutObject", "UploadPart", "CopyObject", "UploadPartCopy")
+
+
+class Counted:
+    """Zeroes the proxies' stats and marks their logs; result() gives what
+    the servers saw since: counts by operation and time in requests."""
+
+    def __init__(self, servers):
+        self.servers = servers
+        for srv in servers:
+            srv.reset()
+        self.marks = {srv.label: srv.log_mark() for srv in servers}
+
+    def result(self):
+        stats = {srv.label: srv.stats() for srv in self.servers}
+        lat = {srv.label: srv.latency(self.marks[srv.label]) for srv in self.servers}
+        merged = {}
+        for l in lat.values():
+            for op, o in l["by_op"].items():
+                m = merged.setdefault(op, {"n": 0, "total_ms": 0.0, "max_ms": 0.0})
+                m["n"] += o["n"]
+                m["total_ms"] += o["total_ms"]
+                m["max_ms"] = max(m["max_ms"], o["max_ms"])
+        return {"stats": stats, "requests": sum(v["requests"] for v in stats.values()),
+                "by_op": merge_ops(stats.values()), "latency_by_op": merged,
+                "request_time_s": sum(o["total_ms"] for o in merged.values()) / 1000,
+                "connections": sum(l["connections"] for l in lat.values())}
 
 
 def merge_ops(stats):
@@ -779,7 +874,7 @@ def teardown():
             p.kill()
     for d in list(LIVE):
         with contextlib.suppress(Exception):
-            d.stop()
+            d.stop(grace=3)
 
 
 def main():
@@ -800,6 +895,8 @@ def main():
     ap.add_argument("--list-size", type=int, default=10)
     ap.add_argument("--rsync", type=int, default=200)
     ap.add_argument("--parallel", type=int, default=4, help="streams of the raw GET/PUT")
+    ap.add_argument("--perf", action="store_true",
+                    help="perf record s3bridge during the large copy (perf-*.data beside --out)")
     ap.add_argument("--items", default="", help="comma list of small,large,list,rsync (default all)")
     ap.add_argument("--tools", default="", help="comma list of tools to run (default all)")
     a = ap.parse_args()

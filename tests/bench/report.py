@@ -59,26 +59,27 @@ def main():
     limit = M("large", "raw", "limit_mb_per_s")
     rows = []  # (work, metric, {tool: value}, nd, lower_is_better)
 
-    def row(work, metric, key, tools, nd=1, lower=True, scale=1.0, item=None, fn=None):
+    def row(work, metric, key, tools, nd=1, lower=True, scale=1.0, item=None, fn=None,
+            ratio=True):
         vals = {}
         for t in tools:
             if fn:
                 vals[t] = fn(t)
             else:
                 vals[t] = M(item, t, key, scale)
-        rows.append((work, metric, vals, nd, lower))
+        rows.append((work, metric, vals, nd, lower, ratio))
 
     copy4 = ["s3bridge", "s3fs", "rclone-mount", "rclone-copy"]
     fuse3 = ["s3bridge", "s3fs", "rclone-mount"]
     w = f"cp -r, {p['small']:,} x {kib} KiB, bucket to bucket on one {srv['A']}"
     row(w, "wall s", "wall_s", copy4, item="small")
-    row(w, "objects/s", "objects_per_s", copy4, item="small", lower=False)
+    row(w, "objects/s", "objects_per_s", copy4, item="small", lower=False, ratio=False)
     row(w, "requests/object", "requests_per_object", copy4, item="small", nd=2)
     row(w, "peak RSS MiB", "rss_kib", copy4, item="small", scale=1 / 1024, nd=0)
     w = f"{large_s} object, {srv['A']} A -> {srv['B']} B"
     row(w, "wall s", "wall_s", copy4 + ["raw"], item="large")
-    row(w, "MB/s", "mb_per_s", copy4 + ["raw"], item="large", lower=False)
-    row(w, "% of raw limit", None, copy4, lower=False, nd=0,
+    row(w, "MB/s", "mb_per_s", copy4 + ["raw"], item="large", lower=False, ratio=False)
+    row(w, "% of raw limit", None, copy4, lower=False, nd=0, ratio=False,
         fn=lambda t: None if not limit or M("large", t, "mb_per_s") is None
         else 100 * M("large", t, "mb_per_s") / limit)
     row(w, "requests", "requests", copy4, item="large", nd=0)
@@ -90,7 +91,7 @@ def main():
     row(w, "peak RSS MiB", "rss_kib", fuse3, item="list", scale=1 / 1024, nd=0)
     w = f"rsync -a, {p['rsync']:,} x {kib} KiB, first pass"
     row(w, "wall s", "wall_s", fuse3, item="rsync1")
-    row(w, "objects/s", "objects_per_s", fuse3, item="rsync1", lower=False)
+    row(w, "objects/s", "objects_per_s", fuse3, item="rsync1", lower=False, ratio=False)
     row(w, "requests/object", "requests_per_object", fuse3, item="rsync1", nd=2)
     w = f"rsync -a again over the finished copy ({p['rsync']:,} objects)"
     row(w, "wall s", "wall_s", fuse3, item="rsync2", nd=2)
@@ -105,7 +106,7 @@ def main():
     out.append(hdr)
     out.append("|---|---|" + "---:|" * len(TOOLS))
     last = None
-    for work, metric, vals, nd, _ in rows:
+    for work, metric, vals, nd, _, _ in rows:
         cells = [fmt(vals.get(t), nd) if t in vals else "" for t in TOOLS]
         out.append(f"| {work if work != last else ''} | {metric} | " + " | ".join(cells) + " |")
         last = work
@@ -133,7 +134,9 @@ def main():
     out.append("| work | metric | vs " + " | vs ".join(HEAD[t] for t in others) + " |")
     out.append("|---|---|" + "---:|" * len(others))
     last = None
-    for work, metric, vals, nd, lower in rows:
+    for work, metric, vals, nd, lower, ratio in rows:
+        if not ratio:
+            continue
         b = vals.get("s3bridge")
         cells = []
         for t in others:
@@ -172,6 +175,35 @@ def main():
                 cells.append("" if not v else (f"{v / per:.2f}" if per != 1 else fmt(v, 0)))
             out.append(f"| {label} | {HEAD[t]} | " + " | ".join(cells) + " |")
 
+    # time spent in requests
+    out.append("")
+    out.append("### Time in requests (medians; from the proxies' logs: each request from its "
+               "head to the end of its response)\n")
+    lops = [("GetObject", "GET"), ("PutObject", "PUT"), ("HeadObject", "HEAD"),
+            ("ListObjectsV2", "LIST2"), ("ListObjects", "LIST1"), ("CopyObject", "COPY"),
+            ("UploadPart", "PART")]
+    lused = [(op, ab) for op, ab in lops
+             if any(m.get("latency_by_op", {}).get(op) for m in ok)]
+    out.append("| work | tool | wall s | requests s | requests/wall | connections | "
+               + " | ".join(f"{ab} ms" for _, ab in lused) + " |")
+    out.append("|---|---|---:|---:|---:|---:|" + "---:|" * len(lused))
+    for item, label in (("small", "cp -r small"), ("large", f"{large_s} A->B"),
+                        ("list", "find + ls -l"), ("rsync1", "rsync -a 1st"),
+                        ("rsync2", "rsync -a 2nd")):
+        for t in TOOLS:
+            g = [m for m in group(item, t) if "latency_by_op" in m]
+            if not g:
+                continue
+            wall = med([m.get("wall_s") for m in g])
+            rq = med([m.get("request_time_s") for m in g])
+            cells = [fmt(wall, 2), fmt(rq, 2), fmt(rq / wall if rq is not None and wall else None, 2),
+                     fmt(med([m.get("connections") for m in g]), 0)]
+            for op, _ in lused:
+                v = med([m["latency_by_op"][op]["total_ms"] / m["latency_by_op"][op]["n"]
+                         for m in g if m["latency_by_op"].get(op, {}).get("n")])
+                cells.append(fmt(v, 1))
+            out.append(f"| {label} | {HEAD[t]} | " + " | ".join(cells) + " |")
+
     # the raw limits
     rl = [m for m in group("large", "raw")]
     if rl:
@@ -191,6 +223,15 @@ def main():
             for t in fuse3 if group("list", t)) +
             (f"; rclone lsf {fmt(M('list', 'rclone-lsf', 'wall_s'), 2)} s "
              f"({fmt(M('list', 'rclone-lsf', 'requests'), 0)} requests)" if group("list", "rclone-lsf") else ""))
+
+    prof = [m["perf"] for m in group("large", "s3bridge") if m.get("perf")]
+    if prof:
+        pf = prof[0]
+        out.append("")
+        out.append(f"s3bridge's CPU in the {large_s} copy (perf, round 1; {pf['data']}): "
+                   + ", ".join(f"{d} {v:.1f}%" for d, v in list(pf["by_dso"].items())[:6])
+                   + ". Top symbols: " + ", ".join(f"{sym} ({dso}) {v:.1f}%"
+                                                   for v, dso, sym in pf["top"][:8]) + ".")
 
     loads = [m.get("load_before") for m in ms if m.get("load_before") is not None]
     out.append("")

@@ -16,7 +16,7 @@
 #
 # Sizes (see README.md for why they are scaled down from the issue's):
 #                  full (3 rounds)        --quick (1 round)
-#   small          1,000 x 100 KiB        500 x 100 KiB
+#   small          1,000 x 100 KiB        1,000 x 100 KiB
 #   large          1 GiB                  1 GiB
 #   list           21,000 x 10 B          21,000 x 10 B
 #   rsync          200 x 100 KiB          100 x 100 KiB
@@ -55,7 +55,7 @@ for b in s3fs rclone rsync fusermount3 curl python3 cmake; do
 done
 
 if [ "$QUICK" = 1 ]; then
-	SIZES=(--rounds "${ROUNDS:-1}" --quick --small 500 --rsync 100)
+	SIZES=(--rounds "${ROUNDS:-1}" --quick --small 1000 --rsync 100)
 else
 	SIZES=(--rounds "${ROUNDS:-3}" --small 1000 --rsync 200)
 fi

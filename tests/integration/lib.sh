@@ -10,6 +10,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 S3BRIDGE=${S3BRIDGE:-$ROOT/build/s3bridge}
 WORK=${S3B_WORKDIR:?run under tests/servers/with-server.sh}/t.$$
 mkdir -p "$WORK"
+# default journals of mounts made without --journal stay in the work dir
+export XDG_STATE_HOME=$WORK/state
 PASSED=0
 FAILED=0
 MOUNTS=()

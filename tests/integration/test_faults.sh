@@ -4,7 +4,7 @@
 # object byte for byte right, or with a clear failure and nothing half
 # visible.  Run under tests/servers/with-server.sh SERVER --proxy.
 #
-#   1. ~290 mixed objects (0 bytes to 20 MiB, mostly small, nested
+#   1. ~200 mixed objects (0 bytes to 20 MiB, mostly small, nested
 #      directories, the big ones multipart with AWS-style ETags) migrated by
 #      cp -r and by rsync -a with no faults (timed);
 #   2. the same with 5% of requests answered 503 SlowDown and 2% connection
@@ -14,7 +14,12 @@
 #   4. truncated GET bodies: never a wrong byte read, never a wrong object;
 #   5. destination full: 403 QuotaExceeded and 507 InsufficientStorage on
 #      uploads: cp fails for those files, the log says why, no object and
-#      no open multipart upload is left under the keys.
+#      no open multipart upload is left under the keys;
+#   6. an unreadable source (403 on its GET or copy): cp fails, nothing (not
+#      even an empty object) is left under the key;
+#   7. lost answers (the server acted, the reply was reset): the write
+#      succeeds, the object is right, no upload is left open.
+# On s3rver (no ListMultipartUploads) the open-upload checks are skipped.
 # Ground truth is read with curl straight from the server (S3_DIRECT_ENDPOINT).
 . "$(dirname "$0")/lib.sh"
 SERVER=${1:?rgw|s3rver}
@@ -326,24 +331,29 @@ quota_case q507 '[{"ops": '"$UPLOADS"', "path_prefix": "/dst/q507/", "status": 5
 quota_case qmid '[{"ops": ["PutObject", "UploadPart", "CopyObject", "UploadPartCopy"], "path_prefix": "/dst/qmid/", "status": 403, "code": "QuotaExceeded", "count": -1}]' \
 	"Disk quota exceeded" QuotaExceeded
 
-# ---- 6. a source read refused (403, never retried) ----
+# ---- 6. a source that cannot be read (403 AccessDenied, never retried) ----
 # cp fails for the file, and nothing is left under its key: not even an
-# empty object.  One case per copy path: a small object (one GET, one PUT),
-# a single-part object over 8 MiB (server-side copy), a multipart one (piped).
-phase "refused source reads"
+# empty object, and the log calls nothing verified.  One case per copy
+# path: a small object (one GET, one PUT), a single-part object over 8 MiB
+# (server-side copy), a multipart one (piped through the daemon).
+phase "unreadable sources"
 refused_case() { # name src-key op path-prefix
-	proxy_config '{"replace": true, "deny": [{"op": "'"$3"'", "path_prefix": "'"$4"'", "status": 403, "code": "AccessDenied", "count": 1}]}'
+	proxy_config '{"replace": true, "deny": [{"op": "'"$3"'", "path_prefix": "'"$4"'", "status": 403, "code": "AccessDenied", "count": -1}]}'
 	log_mark
 	cp "$MP/src/$2" "$MP/dst/refused/$1" 2>"$WORK/ref.err"
 	local rc=$?
-	check "refused $1 ($3 403): cp fails" test "$rc" != 0
-	check_eq "refused $1 ($3 403): the refusal was injected" "$(curl -sS "$S3B_PROXY/__proxy/config" |
-		python3 -c 'import json,sys;print(json.load(sys.stdin)["deny"][0]["count"])')" 0
-	check "refused $1: nothing under the key" bash -c "! s3exists dst 'refused/$1'"
-	log_since | grep -q "verified, 0 bytes" && fail "refused $1: the log calls an empty object verified: $(log_since | grep 'verified, 0 bytes')"
 	proxy_config '{"replace": true}'
+	check "refused $1 ($3 403): cp fails" test "$rc" != 0
+	grep -q 'No such file' "$WORK/ref.err" && fail "refused $1: cp failed for another reason: $(cat "$WORK/ref.err")"
+	if [ "$rc" = 0 ]; then
+		check_eq "refused $1: cp said fine, so the object is right" "$(dst_sha "refused/$1")" "$(sha "$T/$2")"
+	else
+		check_eq "refused $1: nothing under the key" "$(dst_sha "refused/$1")" missing
+	fi
+	log_since | grep "verified, 0 bytes" >/dev/null && fail "refused $1: the log calls an empty object verified: $(log_since | grep 'verified, 0 bytes')"
+	# TODO(lead, journal): .integrity/failed lists dst/refused/$1; no 'verified' record for it
 }
-mkdir -p "$MP/dst/refused"
+check "mkdir refused" mkdir "$MP/dst/refused"
 refused_case small a/b/f016.bin GetObject /src/a/b/f016.bin
 refused_case single10m big/single10m CopyObject /dst/refused/single10m
 # (s3rver gives multipart objects a plain MD5 ETag: copied server-side, no GET)

@@ -9,6 +9,10 @@
 . "$(dirname "$0")/lib.sh"
 SERVER=${1:?rgw|s3rver}
 command -v valgrind >/dev/null || { echo "test_valgrind.sh: valgrind is not installed" >&2; exit 77; }
+if [[ $(ldd "$S3BRIDGE" 2>/dev/null) =~ lib(a|ub|t)san ]]; then
+	echo "test_valgrind.sh: $S3BRIDGE is built with a sanitizer; valgrind cannot run it (skipped)" >&2
+	exit 77
+fi
 SUPP=$ROOT/tests/valgrind.supp
 MP=$WORK/mnt
 VGLOG=$WORK/valgrind.log

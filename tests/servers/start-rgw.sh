@@ -205,7 +205,7 @@ osd class load list = *
 osd class default list = *
 
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw thread pool size = 32
 rgw data = $DIR/rgw
 rgw enable usage log = false
