@@ -551,8 +551,21 @@ static int publish_stream(struct s3b_mount *m, struct s3b_fh *fh, pid_t pid)
 	int rc = 0;
 
 	memset(&ss, 0, sizeof(ss));
-	if (!s3b_reader_digests(fh->reader, &ss.d))
+	if (!s3b_reader_digests(fh->reader, &ss.d)) {
+		struct s3b_etag e;
+
+		/* the whole object went out, but not as one stream the reader
+		 * could hash: its bytes cannot be checked against the ETag.  Any
+		 * file being written now may hold them: refuse those (rare: the
+		 * kernel reads in order) rather than call them verified */
+		s3b_etag_parse(fh->etag, &e);
+		if (e.kind != S3B_ETAG_OPAQUE && s3b_reader_hash_lost(fh->reader)) {
+			LOG_W("%s/%s: read out of order, so not checked against its ETag; files "
+			      "written meanwhile are refused", fh->b->spec.name, fh->key);
+			taint(m, pid);
+		}
 		return 0;
+	}
 	pthread_mutex_lock(&fh->lock);
 	if (!fh->published) {
 		fh->published = true;
@@ -609,7 +622,10 @@ int s3b_file_read(struct s3b_mount *m, struct s3b_fh *fh, char *buf, size_t size
 		      strerror(rc));
 		return rc;
 	}
-	if (!fh->published && (uint64_t)off + *got >= fh->size)
+	/* once every byte went out (the last read may finish before an earlier
+	 * one), the stream is judged */
+	if (__atomic_add_fetch(&fh->served, *got, __ATOMIC_RELAXED) >= fh->size && !fh->published &&
+	    *got)
 		rc = publish_stream(m, fh, pid);
 	return rc;
 }

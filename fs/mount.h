@@ -88,6 +88,7 @@ struct s3b_fh {
 	int sticky_err;            /* a failed commit: every later flush reports it */
 	struct s3_meta meta;       /* metadata to store with the object */
 	bool published;            /* read stream given to the pairing registry */
+	uint64_t served;           /* bytes read through this handle */
 	/* a copy_file_range from a file of the mount, done at flush */
 	bool bridge_pending;
 	struct s3b_bucket *bsrc;

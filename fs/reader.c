@@ -105,7 +105,7 @@
 #define RANDOM_ALIGN 4096u
 #define HQ_MAX 128u                  /* served runs waiting to be hashed */
 #define DEMAND_WAIT_MS 500u          /* how long a demand chunk waits for budget */
-#define GAP_WAIT_MS 1000u            /* how long room waits for a hash gap to fill */
+#define GAP_WAIT_MS 5000u            /* how long room waits for a hash gap to fill */
 
 enum cstate { C_QUEUED, C_RUNNING, C_DONE, C_FAILED, C_CANCELLED };
 
@@ -942,6 +942,16 @@ int s3b_reader_read(struct s3b_reader *r, uint64_t off, void *buf, size_t len, s
 	if (rc == 0)
 		*got = (size_t)(end - off);
 	return rc;
+}
+
+bool s3b_reader_hash_lost(struct s3b_reader *r)
+{
+	bool lost;
+
+	pthread_mutex_lock(&r->lock);
+	lost = !r->hash_ok;
+	pthread_mutex_unlock(&r->lock);
+	return lost;
 }
 
 bool s3b_reader_digests(struct s3b_reader *r, struct s3b_digests *out)

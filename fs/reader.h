@@ -46,6 +46,9 @@ int s3b_reader_read(struct s3b_reader *r, uint64_t off, void *buf, size_t len, s
 /* True when every byte 0..size-1 was served exactly in order; then *out
  * holds the digests of that stream (MD5, SHA-256, CRC32C). */
 bool s3b_reader_digests(struct s3b_reader *r, struct s3b_digests *out);
+/* True once the stream can no longer be hashed in order (a re-read, a gap
+ * given up): its digests will never come. */
+bool s3b_reader_hash_lost(struct s3b_reader *r);
 /* Cancels read-ahead, waits for in-flight GETs, frees everything. */
 void s3b_reader_close(struct s3b_reader *r);
 
