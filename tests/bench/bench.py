@@ -676,6 +676,7 @@ class Bench:
         a, A = self.a, self.A
         if tool == "raw":
             c = s3lite.Client(A.endpoint, A.ak, A.sk, A.region)
+            load0 = loadavg()
             counted = Counted([A])
             pages = []
             t0 = time.monotonic()
@@ -683,6 +684,7 @@ class Bench:
             secs = time.monotonic() - t0
             r = counted.result()
             r.update({"wall_s": secs, "pages": len(pages), "objects": len(keys),
+                      "load_before": load0, "load_after": loadavg(),
                       "ok": len(keys) == a.list, "cmd": ["s3lite ListObjectsV2 (python)"]})
             self.add("list", "raw", rnd, r)
             return
@@ -782,8 +784,8 @@ class Bench:
                     "small_size": a.small_size, "large": a.large, "list": a.list,
                     "list_size": a.list_size, "rsync": a.rsync, "parallel": a.parallel},
             options={
-                "s3bridge": "s3bridge mount -f --journal J --log-file L 's3://src?profile=A' "
-                            "'s3://dst?profile=A|B' MP (defaults otherwise: --parallel 4, "
+                "s3bridge": "s3bridge mount -f --journal J --log-file L 's3://src?profile=benchA' "
+                            "'s3://dst?profile=benchA|benchB' MP (defaults otherwise: --parallel 4, "
                             "part size automatic, --max-memory 256M, --read-ahead 8M, "
                             "--threads 16, --cache-ttl 60, --attr-timeout 5, --verify=stream)",
                 "s3fs": "s3fs BUCKET MP -f -o url=EP,passwd_file=F,endpoint=REGION,"

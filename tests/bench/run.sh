@@ -3,7 +3,7 @@
 # rclone (mount and copy) on the same work, through request-counting proxies.
 #
 #   tests/bench/run.sh [--quick] [--server rgw|s3rver] [--rounds N] [--out DIR]
-#                      [--items small,large,list,rsync] [--tools T,T...]
+#                      [--items small,large,list,rsync] [--tools T,T...] [--perf]
 #                      [--small N] [--large BYTES] [--list N] [--rsync N]
 #
 # It builds s3bridge, s3b_seed and test_verify (Release) in build-bench,
@@ -12,7 +12,8 @@
 # SERVER), runs tests/bench/bench.py under them, and renders the tables with
 # tests/bench/report.py.  Output, in DIR (default
 # build-bench/bench-results/SERVER-DATE): raw.json (every measurement),
-# report.md (the tables, also printed), logs/ (the tools' logs).
+# report.md (the tables, also printed), logs/ (the tools' logs), and with
+# --perf perf-large-rN.data (perf record of s3bridge during the large copy).
 #
 # Sizes (see README.md for why they are scaled down from the issue's):
 #                  full (3 rounds)        --quick (1 round)
@@ -20,7 +21,7 @@
 #   large          1 GiB                  1 GiB
 #   list           21,000 x 10 B          21,000 x 10 B
 #   rsync          200 x 100 KiB          100 x 100 KiB
-# A full run takes about 35-40 min on the 2-core project machine, --quick
+# A full run takes about 30-35 min on the 2-core project machine, --quick
 # about 9 min.  Exit status: 0 if every measurement's check passed, 1 if one
 # failed (the tables still print), 2 on a usage error; 77 if a tool is missing.
 #
@@ -44,6 +45,8 @@ while [ $# -gt 0 ]; do
 	--items) ITEMS=${2:-}; shift 2 || usage;;
 	--tools) TOOLS=${2:-}; shift 2 || usage;;
 	--small|--large|--list|--rsync) EXTRA+=("$1" "${2:-}"); shift 2 || usage;;
+	--perf) command -v perf >/dev/null || { echo "bench: --perf needs perf (linux-perf)" >&2; exit 77; }
+		EXTRA+=(--perf); shift;;
 	-h|--help) usage;;
 	*) usage;;
 	esac
@@ -100,6 +103,7 @@ echo "=== bench: two $SERVER servers behind counting proxies; results in $OUT" >
 # memstore capacity only (RAM is used as data arrives; the bench deletes
 # what each command wrote and runs RGW's garbage collector)
 export RGW_STORE_GB=${RGW_STORE_GB:-8}
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in the source tree
 "$ROOT/tests/servers/with-server.sh" "$SERVER" --proxy --second "$SERVER" -- \
 	python3 "$HERE/bench.py" --out "$OUT/raw.json" --work "$WORK" \
 	--s3bridge "$BUILD/s3bridge" --seed "$BUILD/tests/s3b_seed" \
