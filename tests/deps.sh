@@ -10,7 +10,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev libsqlite3-dev libxml2-dev libisal-dev
       radosgw ceph-mon ceph-osd ceph-common curl uuid-runtime
-      python3 rsync strace valgrind procps)
+      python3 rsync strace valgrind procps bc sqlite3 util-linux)
 [ "${S3B_BENCH_DEPS:-0}" = 1 ] && pkgs+=(s3fs rclone)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
