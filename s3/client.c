@@ -33,7 +33,7 @@
 #define DEFAULT_MAX_RETRY_MS 120000u
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000u
 #define DEFAULT_LOW_SPEED_SECS 30u
-#define BACKOFF_BASE_MS 100u
+#define BACKOFF_BASE_MS 25u  /* first retry within 25 ms, doubling: a lone 503 costs little */
 #define BACKOFF_CAP_MS 20000u
 #define DEFAULT_MAX_BODY (1u << 20)
 
