@@ -39,62 +39,6 @@ T_START=$(date +%s)
 phase() { echo "# [$(($(date +%s) - T_START)) s] $*"; }
 elapsed() { echo "$2 - $1" | bc; }
 
-# curl_many get|put BUCKET PREFIX TREE [OUT]: one curl --parallel run over
-# every file of TREE: put uploads TREE/path as PREFIXpath (files over 5 MiB
-# as multipart uploads of 5 MiB parts, so their ETags are composite); get
-# downloads PREFIXpath into OUT/path (a missing object leaves no file).
-curl_many() {
-	python3 - "$@" <<'PY'
-import os, re, subprocess, sys, urllib.parse
-mode, bucket, prefix, root = sys.argv[1:5]
-out = sys.argv[5] if len(sys.argv) > 5 else None
-ep = os.environ["S3_DIRECT_ENDPOINT"]
-base = ["curl", "-sS", "--no-progress-meter", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user",
-        os.environ["AWS_ACCESS_KEY_ID"] + ":" + os.environ["AWS_SECRET_ACCESS_KEY"],
-        "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"]
-PSZ = 5 << 20
-def url(key):
-    return "%s/%s/%s" % (ep, bucket, urllib.parse.quote(key, safe="/~"))
-def q(s):
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-def run(args, data=None):
-    return subprocess.run(base + ["--fail-with-body"] + args, input=data, check=True,
-                          capture_output=True).stdout
-def multipart(key, path):
-    u = url(key)
-    uid = re.search(rb"<UploadId>([^<]+)</UploadId>", run(["-X", "POST", u + "?uploads="])).group(1).decode()
-    etags = []
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(PSZ)
-            h = run(["-X", "PUT", "--data-binary", "@-", "-D", "-", "-o", "/dev/null",
-                     "%s?partNumber=%d&uploadId=%s" % (u, len(etags) + 1, uid)], b)
-            etags.append(re.search(rb"(?i)etag:\s*(\S+)", h).group(1).decode())
-            if len(b) < PSZ:
-                break
-    body = "<CompleteMultipartUpload>" + "".join(
-        "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>" % (i + 1, e)
-        for i, e in enumerate(etags)) + "</CompleteMultipartUpload>"
-    run(["-X", "POST", "--data-binary", "@-", "-o", "/dev/null", u + "?uploadId=" + uid], body.encode())
-cfg = []
-for d, _, files in os.walk(root):
-    for f in files:
-        p = os.path.join(d, f)
-        rel = os.path.relpath(p, root)
-        if mode == "put" and os.path.getsize(p) > PSZ and not f.startswith("single"):
-            multipart(prefix + rel, p)
-        elif mode == "put":
-            cfg += ["upload-file = " + q(p), "url = " + q(url(prefix + rel)), 'output = "/dev/null"']
-        else:
-            cfg += ["url = " + q(url(prefix + rel)), "output = " + q(os.path.join(out, rel))]
-if cfg:
-    r = subprocess.run(base + ["--fail", "--create-dirs", "--parallel", "--parallel-max", "8", "-K", "-"],
-                       input=("\n".join(cfg) + "\n").encode(), stderr=subprocess.PIPE)
-    if mode == "put" and r.returncode:
-        sys.stderr.write(r.stderr.decode())
-        sys.exit(r.returncode)
-PY
-}
 # same_tree PREFIX: every file of $T is dst/PREFIX<path>, byte for byte, and
 # dst/PREFIX holds nothing else.  Differences go to stderr.
 same_tree() {
