@@ -44,6 +44,9 @@ void s3b_cli_usage(FILE *out)
 "  --cache-ttl SECONDS  how long listings are trusted (default 60)\n"
 "  --attr-timeout SECS  kernel attribute and entry cache (default 5)\n"
 "  --spool-dir DIR      temporary files for non-sequential writes (default $TMPDIR)\n"
+"  --keep-sent SIZE     keep a local copy of uploaded parts of files up to SIZE, so\n"
+"                       a program that goes back to rewrite them still works\n"
+"                       (default 1G; 0: such a rewrite fails with EIO)\n"
 "  --uid N, --gid N     owner shown for objects without metadata (default: you)\n"
 "  --umask OCTAL        permissions of objects without metadata (default 022)\n"
 "  --allow-other        let other users use the mount (needs user_allow_other)\n"
@@ -242,6 +245,11 @@ static int apply_opt(struct s3b_mount_conf *c, const char *name, const char *val
 	} else if (strcmp(key, "spool-dir") == 0) {
 		NEEDS_VALUE;
 		rc = set_str(&c->spool_dir, val);
+	} else if (strcmp(key, "keep-sent") == 0) {
+		NEEDS_VALUE;
+		if (s3b_parse_size(val, &sz))
+			return bad(name, val, "a size such as 4G, or 0 for none");
+		c->keep_sent = sz;
 	} else if (strcmp(key, "uid") == 0) {
 		NEEDS_VALUE;
 		if (parse_uint(val, 0xfffffffe, 10, &u))
@@ -318,6 +326,7 @@ static void conf_defaults(struct s3b_mount_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->parallel = 4;
 	c->max_memory = 256ull << 20;
+	c->keep_sent = 1ull << 30;
 	c->read_chunk = 8ull << 20;
 	c->cache_ttl_ms = 60000;
 	c->attr_timeout = 5;

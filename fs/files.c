@@ -202,6 +202,7 @@ static int attach_writer(struct s3b_mount *m, struct s3b_fh *fh, bool keep_conte
 	int rc;
 
 	writer_conf(m, &wc, keep_content && fh->size > 0);
+	wc.keep_sent = m->conf.keep_sent; /* applications may seek back */
 	rc = s3b_writer_open(&fh->b->store, fh->key, &fh->meta, &wc, &fh->writer);
 	if (rc)
 		return rc;

@@ -53,6 +53,7 @@ struct s3b_mount_conf {
 	unsigned cache_ttl_ms;     /* listing/attribute cache */
 	double attr_timeout;       /* kernel attribute/entry cache, seconds */
 	char *spool_dir;
+	uint64_t keep_sent;        /* writer.h: copy of sent parts up to this size */
 	/* FUSE side */
 	bool foreground, debug, allow_other, allow_root;
 	long uid, gid;             /* -1: the mounting user's */

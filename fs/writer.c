@@ -191,6 +191,7 @@ struct s3b_writer {
 	struct s3b_pool *pool;
 	char *spool_dir;
 	uint64_t spool_max;
+	uint64_t keep_sent;          /* copy sent parts while size <= this */
 	size_t conf_part_size;
 	uint64_t conf_hint;
 
@@ -214,6 +215,7 @@ struct s3b_writer {
 	bool tail_clean;             /* buf was uploaded by flush, unchanged since */
 	size_t tail_len;
 	bool spooling;
+	bool teeing;                 /* the spool file holds [0, base): see tee_part */
 	int spool_fd;                /* -1 until the spool is made */
 	s3b_precommit_fn precommit;  /* checked before the object becomes visible */
 	void *precommit_ctx;
@@ -637,6 +639,49 @@ static int spool_truncate(struct s3b_writer *w, uint64_t size)
 	return 0;
 }
 
+/* Stop keeping the local copy of sent parts and give its disk space back:
+ * a later write into sent data fails (rewrite_refused). */
+static void tee_stop(struct s3b_writer *w)
+{
+	w->teeing = false;
+	if (w->spool_fd >= 0) {
+		close(w->spool_fd);
+		w->spool_fd = -1;
+	}
+}
+
+/*
+ * The buffer [base, base + blen) is about to be handed to the upload: add
+ * it to the local copy of sent parts, so that the spool can take over if
+ * the application comes back to rewrite it.  A file that outgrows
+ * keep_sent, or a copy that cannot be written, ends the copy (never the
+ * upload).
+ */
+static void tee_part(struct s3b_writer *w)
+{
+	int fd, err;
+
+	if (!w->teeing)
+		return;
+	if (w->base + w->blen > w->keep_sent) {
+		LOG_D("writer: %s: larger than --keep-sent (%" PRIu64 " bytes): no local copy "
+		      "of its uploaded parts is kept", w->key, w->keep_sent);
+		tee_stop(w);
+		return;
+	}
+	if (spool_fd(w, &fd) != 0) { /* said by spool_fd */
+		tee_stop(w);
+		return;
+	}
+	err = pwrite_all(fd, w->buf, w->blen, w->base);
+	if (err) {
+		LOG_W("writer: %s: cannot keep a local copy of its uploaded parts in the spool "
+		      "directory: %s (the upload goes on; a later rewrite of uploaded data "
+		      "would fail)", w->key, strerror(err));
+		tee_stop(w);
+	}
+}
+
 static void drop_buffer(struct s3b_writer *w)
 {
 	free(w->buf);
@@ -661,33 +706,39 @@ static void reset_stream(struct s3b_writer *w)
 }
 
 /*
- * Move the file to the spool: allowed only while no part was sent (the
- * queued ones are cancelled and their bytes copied out).  0; EALREADY when
- * something was already sent (nothing changed); or an errno (the writer is
+ * Move the file to the spool: allowed while no part was sent, or when the
+ * local copy of sent parts covers them (teeing).  The queued parts are
+ * cancelled and their bytes copied out; parts being uploaded are waited
+ * for, then the upload is aborted.  0; EALREADY when something was sent
+ * and no copy of it is kept (nothing changed); or an errno (the writer is
  * failed).
  */
 static int to_spool(struct s3b_writer *w)
 {
 	struct wslot *s, *next;
+	bool teed = w->teeing;
 	int fd, err;
 
+	pthread_mutex_lock(&w->lock);
+	if (w->sent > 0 && !teed) {
+		pthread_mutex_unlock(&w->lock);
+		return EALREADY;
+	}
+	pthread_mutex_unlock(&w->lock);
 	err = spool_fd(w, &fd);
 	if (err) {
 		fail(w, err, "spool: %s", strerror(err));
 		return err;
 	}
 	pthread_mutex_lock(&w->lock);
-	if (w->sent > 0) {
-		pthread_mutex_unlock(&w->lock);
-		return EALREADY;
-	}
 	while (w->hashing)
 		pthread_cond_wait(&w->cond, &w->lock);
 	w->hq_head = w->hq_tail = NULL;
-	/* Every live slot is queued, not started: its job will do nothing. */
+	/* A cancelled job that has not started does nothing; one that has
+	 * (teed only) finishes its request, and is waited for below. */
 	for (s = w->live_head; s; s = s->lnext) {
 		s->cancelled = true;
-		if (!err)
+		if (!err && !teed)
 			err = pwrite_all(fd, s->buf, s->len, s->off);
 	}
 	for (s = w->live_head; s; s = next) {
@@ -695,6 +746,14 @@ static int to_spool(struct s3b_writer *w)
 		s->hashed = true;
 		slot_settle_locked(w, s);
 	}
+	if (w->sent > 0) {
+		/* The upload is aborted next: no job may read upload_id then
+		 * (invariant 5). */
+		wait_idle_locked(w);
+		w->sent = 0;
+	}
+	if (!err)
+		err = w->err;
 	pthread_mutex_unlock(&w->lock);
 	if (!err && w->blen)
 		err = pwrite_all(fd, w->buf, w->blen, w->base);
@@ -703,8 +762,13 @@ static int to_spool(struct s3b_writer *w)
 	drop_buffer(w);
 	reset_stream(w);
 	w->spooling = true;
+	w->teeing = false;
 	if (err)
 		fail(w, err, "spool: %s", strerror(err));
+	else if (teed)
+		LOG_N("writer: %s: the file is being rewritten behind data already uploaded; "
+		      "the upload is aborted and the file will be sent again from the local "
+		      "copy at close", w->key);
 	return err;
 }
 
@@ -755,6 +819,7 @@ static int seal(struct s3b_writer *w)
 
 	if (!w->upload_id && (err = create_upload(w)) != 0)
 		return err;
+	tee_part(w);
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		fail(w, ENOMEM, "out of memory");
@@ -966,9 +1031,11 @@ int s3b_writer_open(const struct s3b_store *st, const char *key, const struct s3
 	w->budget = conf->budget;
 	w->pool = conf->pool;
 	w->spool_max = conf->spool_max ? conf->spool_max : W_DEFAULT_SPOOL_MAX;
+	w->keep_sent = conf->keep_sent < w->spool_max ? conf->keep_sent : w->spool_max;
 	w->conf_part_size = conf->part_size;
 	w->conf_hint = conf->size_hint;
 	w->spooling = conf->spool;
+	w->teeing = !w->spooling && w->keep_sent > 0;
 	s3b_part_plan_init(&w->plan, conf->part_size, conf->size_hint);
 	w->max_size = s3b_part_plan_max(&w->plan);
 	w->cur_part = 1;
@@ -1085,8 +1152,9 @@ static int change_check(struct s3b_writer *w, uint64_t end)
 static int rewrite_refused(struct s3b_writer *w, const char *what, uint64_t off)
 {
 	LOG_E("writer: %s: %s at offset %" PRIu64 " goes back into data already uploaded "
-	      "(%" PRIu64 " bytes handed to the multipart upload); the object cannot be "
-	      "written and will not be committed", w->key, what, off, w->base);
+	      "(%" PRIu64 " bytes handed to the multipart upload) and no local copy of it is "
+	      "kept (the file is larger than --keep-sent %" PRIu64 "); the object cannot be "
+	      "written and will not be committed", w->key, what, off, w->base, w->keep_sent);
 	fail(w, EIO, "%s at offset %" PRIu64 " went back into data already uploaded "
 	     "(first %" PRIu64 " bytes)", what, off, w->base);
 	return EIO;
@@ -1145,6 +1213,7 @@ static int restart(struct s3b_writer *w)
 	if (w->spooling)
 		return write_errno(spool_truncate(w, 0));
 	w->size = 0;
+	w->teeing = w->keep_sent > 0; /* an empty copy is complete */
 	return 0;
 }
 
@@ -1197,9 +1266,13 @@ int s3b_writer_read(struct s3b_writer *w, uint64_t off, void *buf, size_t len, s
 			return EIO;
 		}
 	} else {
-		if (off < w->base)
+		size_t sent = off < w->base ? (size_t)(w->base - off < len ? w->base - off : len) : 0;
+
+		if (sent && (!w->teeing || w->spool_fd < 0 ||
+			     pread_full(w->spool_fd, buf, sent, off) != 0))
 			return EIO;
-		memcpy(buf, w->buf + (off - w->base), len);
+		if (len > sent)
+			memcpy((uint8_t *)buf + sent, w->buf + (off + sent - w->base), len - sent);
 	}
 	*got = len;
 	return 0;

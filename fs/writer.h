@@ -17,7 +17,12 @@
  * Non-sequential writes: a write into the unsent part buffer, or at or
  * after the end (a hole is zero-filled), is handled in memory.  A write
  * that goes back into data already handed to an upload switches the file
- * to the local spool when nothing has been sent yet; otherwise it fails
+ * to the local spool: the parts not yet sent are copied out, and the parts
+ * already sent come from the writer's local copy of them (conf.keep_sent:
+ * each part is also written to the spool file as it is handed to the
+ * upload, while the file is at most keep_sent bytes).  The upload is then
+ * aborted and the whole file goes up again at commit.  Without that copy
+ * (keep_sent 0, a larger file, a local write error) such a write fails
  * with EIO (the object is never corrupt; logged with the reason).  A writer
  * opened in spool mode (an existing object being modified) keeps the whole
  * file in a temporary file (bounded by conf.spool_max: EFBIG beyond) and
@@ -56,6 +61,8 @@ struct s3b_writer_conf {
 	struct s3b_pool *pool;
 	const char *spool_dir; /* where spool files go; NULL: $TMPDIR or /var/tmp */
 	uint64_t spool_max;    /* bytes per spooled file; 0: 64 GiB */
+	uint64_t keep_sent;    /* keep a local copy of sent parts while the
+				* file is at most this large; 0: none */
 	bool spool;            /* start in spool mode */
 };
 
@@ -89,8 +96,8 @@ bool s3b_writer_meta_stale(const struct s3b_writer *w);
 int s3b_writer_write(struct s3b_writer *w, uint64_t off, const void *data, size_t len);
 int s3b_writer_truncate(struct s3b_writer *w, uint64_t size);
 uint64_t s3b_writer_size(const struct s3b_writer *w);
-/* Read back written data (spool mode, or bytes still in the part buffer);
- * EIO for bytes already sent. */
+/* Read back written data (spool mode, bytes still in the part buffer, or
+ * sent bytes from the local copy); EIO for sent bytes without a copy. */
 int s3b_writer_read(struct s3b_writer *w, uint64_t off, void *buf, size_t len, size_t *got);
 /* True once a multipart upload exists (its key can no longer change). */
 bool s3b_writer_started(const struct s3b_writer *w);

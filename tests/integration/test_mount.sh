@@ -123,6 +123,31 @@ printf 'PATCH' | dd of="$MP/dst/random.bin" bs=1 seek=1000000 conv=notrunc statu
 printf 'PATCH' | dd of="$WORK/random.want" bs=1 seek=1000000 conv=notrunc status=none
 check_eq "rewrite inside an existing object (spool)" "$(s3curl GET dst random.bin | sha256sum | cut -d' ' -f1)" "$(sha "$WORK/random.want")"
 
+# a zip-like writer: 40 MiB written in order (parts go up as they fill),
+# read back, then the header at offset 0 rewritten: the local copy of the
+# sent parts (--keep-sent) lets the spool take over, and the object is exact
+zipwrite() { # path-in-mount want-file
+	python3 - "$1" "$2" <<'PY'
+import os, random, sys
+r = random.Random(7)
+data = bytearray(r.randbytes(40 * 1024 * 1024))
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+for off in range(0, len(data), 1 << 20):
+    os.pwrite(fd, data[off:off + (1 << 20)], off)
+assert os.pread(fd, 4096, 3 << 20) == data[3 << 20:(3 << 20) + 4096], "read back of sent data"
+data[0:16] = b"HEADER-REWRITTEN"
+os.pwrite(fd, b"HEADER-REWRITTEN", 0)
+data[20 << 20:(20 << 20) + 5] = b"PATCH"
+os.pwrite(fd, b"PATCH", 20 << 20)
+os.close(fd)
+open(sys.argv[2], "wb").write(data)
+PY
+}
+export -f zipwrite
+check "rewrite behind uploaded parts" zipwrite "$MP/dst/zipped.bin" "$WORK/zipped.want"
+check_eq "... exact bytes" "$(s3curl GET dst zipped.bin | sha256sum | cut -d' ' -f1)" "$(sha "$WORK/zipped.want")"
+check "... said in the log" grep -q 'zipped.bin: the file is being rewritten behind data already uploaded' "$WORK/s3bridge.log"
+
 # ---- remount: metadata survives ----
 check "unmount" s3b_unmount "$MP"
 check "daemon exits after unmount" s3b_wait_exit "$MP"
@@ -134,7 +159,10 @@ check "unmount 2" s3b_unmount "$MP"
 s3b_wait_exit "$MP"
 
 # ---- --verify=readback: each object read back and compared ----
-check "mount --verify=readback" s3b_mount "$MP" --verify=readback s3://dst
+check "mount --verify=readback" s3b_mount "$MP" --verify=readback -o keep_sent=0 s3://dst
+check "-o keep_sent=0: the rewrite fails" bash -c "! zipwrite '$MP/dst/nokeep.bin' '$WORK/nokeep.want' 2>'$WORK/nokeep.err'"
+check "... with EIO" grep -q 'Input/output error' "$WORK/nokeep.err"
+check "... and nothing is committed" bash -c "! s3exists dst nokeep.bin"
 check "cp with read-back" cp "$WORK/small" "$MP/dst/readback.bin"
 check "the object was read back" grep -q 'dst/readback.bin: verified and read back' "$WORK/s3bridge.log"
 check "unmount readback" s3b_unmount "$MP"

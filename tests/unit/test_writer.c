@@ -963,6 +963,92 @@ static void test_seek_back_spool(void)
 	free(shadow);
 }
 
+/* Back into sent data with a local copy of the sent parts (keep_sent): the
+ * spool takes over from the copy, the upload is aborted, the whole file
+ * goes up again at commit; beyond keep_sent the rewrite is EIO. */
+static void test_seek_back_kept(void)
+{
+	const size_t part = 5 * MiB;
+	struct env e;
+	struct s3b_writer *w;
+	struct s3b_write_result res;
+	uint8_t *src = random_data(4 * part), *shadow = xmalloc(4 * part), *buf = xmalloc(part);
+	size_t slen = 0, got;
+
+	env_init(&e, S3B_METAG_COMPOSITE, 128 * MiB, 2, part, 4);
+	e.conf.spool_dir = "/tmp";
+	e.conf.keep_sent = 4 * part;
+
+	/* everything sent (flush), then a rewrite at 0 and a read across base */
+	CHECK_INT(s3b_writer_open(&e.st, "kept", NULL, &e.conf, &w), 0);
+	CHECK_INT(shadow_write(w, shadow, &slen, 0, src, 2 * part + 10), 0);
+	CHECK_INT(s3b_writer_flush(w), 0);
+	CHECK_INT(s3b_writer_read(w, part - 5, buf, 20, &got), 0); /* sent bytes, from the copy */
+	CHECK_INT(got, 20);
+	CHECK(memcmp(buf, shadow + part - 5, 20) == 0);
+	CHECK_INT(s3b_writer_read(w, 2 * part - 3, buf, 10, &got), 0); /* across base */
+	CHECK_INT(got, 10);
+	CHECK(memcmp(buf, shadow + 2 * part - 3, 10) == 0);
+	CHECK_INT(memstore_calls(e.ms, MS_PART), 3);
+	CHECK_INT(shadow_write(w, shadow, &slen, 3, src + 999, 10), 0); /* -> spool */
+	CHECK(!s3b_writer_started(w));
+	CHECK_INT(memstore_calls(e.ms, MS_ABORT), 1);
+	CHECK_INT(memstore_open_uploads(e.ms), 0);
+	CHECK_INT(shadow_write(w, shadow, &slen, slen, src + 5, part), 0); /* and on */
+	CHECK_INT(s3b_writer_read(w, 0, buf, part, &got), 0);
+	CHECK_INT(got, part);
+	CHECK(memcmp(buf, shadow, part) == 0);
+	CHECK_INT(s3b_writer_commit(w, "kept", &res), 0);
+	CHECK_INT(res.verdict, S3B_ETAG_MATCH);
+	CHECK_INT(res.size, slen);
+	CHECK(stored_equals(e.ms, "kept", shadow, slen, NULL));
+	CHECK_INT(memstore_open_uploads(e.ms), 0);
+	CHECK(log_contains("behind data already uploaded"));
+	s3b_writer_close(w);
+
+	/* while parts are in flight (no flush): a truncate back into them */
+	slen = 0;
+	CHECK_INT(s3b_writer_open(&e.st, "kept-busy", NULL, &e.conf, &w), 0);
+	CHECK_INT(shadow_write(w, shadow, &slen, 0, src, 3 * part + 77), 0);
+	CHECK_INT(s3b_writer_truncate(w, part + 1), 0);
+	slen = part + 1;
+	CHECK_INT(shadow_write(w, shadow, &slen, part / 2, src + 3, 100), 0);
+	CHECK_INT(s3b_writer_commit(w, "kept-busy", &res), 0);
+	CHECK(stored_equals(e.ms, "kept-busy", shadow, slen, NULL));
+	CHECK_INT(memstore_open_uploads(e.ms), 0);
+	s3b_writer_close(w);
+
+	/* a file larger than keep_sent keeps no copy: EIO, nothing visible */
+	e.conf.keep_sent = part;
+	CHECK_INT(s3b_writer_open(&e.st, "too-big", NULL, &e.conf, &w), 0);
+	CHECK_INT(write_all(w, src, 2 * part + 10), 0);
+	CHECK_INT(s3b_writer_flush(w), 0);
+	CHECK_INT(s3b_writer_read(w, 0, buf, 10, &got), EIO);
+	CHECK_INT(s3b_writer_write(w, 0, src, 10), EIO);
+	CHECK(log_contains("no local copy of it is kept (the file is larger than --keep-sent"));
+	CHECK_INT(s3b_writer_commit(w, "too-big", &res), EIO);
+	CHECK(memstore_get_copy(e.ms, "too-big", NULL, NULL) == NULL);
+	CHECK_INT(memstore_open_uploads(e.ms), 0);
+	s3b_writer_close(w);
+
+	/* truncate to 0 starts a new, complete copy */
+	e.conf.keep_sent = 4 * part;
+	slen = 0;
+	CHECK_INT(s3b_writer_open(&e.st, "kept-restart", NULL, &e.conf, &w), 0);
+	CHECK_INT(write_all(w, src, 2 * part + 10), 0);
+	CHECK_INT(s3b_writer_truncate(w, 0), 0);
+	CHECK_INT(shadow_write(w, shadow, &slen, 0, src + 11, 2 * part + 20), 0);
+	CHECK_INT(s3b_writer_flush(w), 0);
+	CHECK_INT(shadow_write(w, shadow, &slen, part + 1, src, 30), 0);
+	CHECK_INT(s3b_writer_commit(w, "kept-restart", &res), 0);
+	CHECK(stored_equals(e.ms, "kept-restart", shadow, slen, NULL));
+	s3b_writer_close(w);
+	env_free(&e);
+	free(src);
+	free(shadow);
+	free(buf);
+}
+
 /* flush uploads the tail and keeps it: more writes re-send it, an
  * unchanged tail is not sent twice. */
 static void test_flush(void)
@@ -1392,6 +1478,7 @@ int main(int argc, char **argv)
 	test_server_kinds();
 	test_rewrites();
 	test_seek_back_spool();
+	test_seek_back_kept();
 	test_flush();
 	test_truncate();
 	test_spool_mode();
