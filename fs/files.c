@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fsint.h"
+#include "servercopy.h"
 #include "log.h"
 
 #define SEED_CHUNK (8u << 20)
@@ -873,20 +874,82 @@ static int bridge_materialize(struct s3b_mount *m, struct s3b_fh *fh)
 	return rc ? EIO : 0;
 }
 
+/* The pending bridge copy done server-side (servercopy.h).  -1 when the
+ * object is done and journaled; ENOTSUP or EAGAIN: copy the bytes instead;
+ * another errno: failed for good.  Caller holds fh->lock. */
+static int bridge_server(struct s3b_mount *m, struct s3b_fh *fh)
+{
+	struct s3b_server_copy_result res;
+	struct s3b_obj_record r;
+	struct s3b_node n;
+	char why[160];
+	int rc;
+
+	rc = merge_source_meta(fh);
+	if (!rc)
+		rc = s3b_server_copy_run(&(struct s3b_server_copy){
+			.src = fh->bsrc, .src_key = fh->bsrc_key, .src_etag = fh->bsrc_etag,
+			.size = fh->bsrc_size, .dst = fh->b, .key = fh->key, .meta = &fh->meta,
+			.parallel = m->conf.parallel }, &res);
+	if (rc == ENOTSUP || rc == EAGAIN)
+		return rc;
+	if (rc) {
+		s3b_dircache_forget(m->dc, fh->b->index, fh->key);
+		fh->bridge_pending = false;
+		fh->sticky_err = EIO;
+		return EIO;
+	}
+	s3b_node_written(&n, fh->bsrc_size, res.etag, &fh->meta);
+	s3b_dircache_put(m->dc, fh->b->index, fh->key, &n, true);
+	if (fh->writer)
+		s3b_writer_close(fh->writer);
+	fh->writer = NULL;
+	fh->bridge_pending = false;
+	fh->dirty = false;
+	fh->size = fh->bsrc_size;
+	memcpy(fh->etag, res.etag, sizeof(fh->etag));
+	if (res.parts)
+		snprintf(why, sizeof(why), "server-side copy in %u parts of the source's layout: no "
+			 "bytes crossed the bridge; ETag equal to the source's", res.parts);
+	else
+		snprintf(why, sizeof(why), "server-side copy: no bytes crossed the bridge; ETag "
+			 "equal to the source's");
+	LOG_I("%s/%s: verified, %llu bytes, %s %s/%s, ETag %s", fh->b->spec.name, fh->key,
+	      (unsigned long long)fh->bsrc_size, res.parts ? "server-side multipart copy of" :
+	      "server-side copy of", fh->bsrc->spec.name, fh->bsrc_key, res.etag);
+	memset(&r, 0, sizeof(r));
+	r.path = fh->path + 1;
+	r.src_bucket = fh->bsrc->spec.bucket;
+	r.src_key = fh->bsrc_key;
+	r.src_etag = fh->bsrc_etag;
+	r.src_size = (int64_t)fh->bsrc_size;
+	r.dst_bucket = fh->b->spec.bucket;
+	r.dst_key = fh->key;
+	r.dst_etag = res.etag;
+	r.size = fh->bsrc_size;
+	r.parts = res.parts;
+	r.status = S3B_ST_VERIFIED;
+	r.error = why;
+	r.attempts = res.attempts;
+	r.started = fh->started;
+	rc = jfinish(m, fh->jid, &r);
+	fh->jid = 0;
+	if (rc) {
+		fh->sticky_err = EIO;
+		return EIO;
+	}
+	return -1;
+}
+
 /* Run a pending bridge copy at commit: server-side where both buckets share
- * an endpoint and the source's ETag is an MD5 the copy must reproduce;
- * otherwise piped through the daemon.  Returns -1 when the object is done
+ * an endpoint and the copy's ETag can be checked against the source's
+ * (servercopy.h); otherwise piped through the daemon.  Returns -1 when the object is done
  * (server-side), 0 when the writer holds it for the usual commit, or an
  * errno.  Caller holds fh->lock. */
 static int bridge_run(struct s3b_mount *m, struct s3b_fh *fh)
 {
-	struct s3b_etag se;
-	struct s3_error err;
-	struct s3b_node n;
-	char etag[S3B_ETAG_MAX];
 	int rc;
 
-	s3b_etag_parse(fh->bsrc_etag, &se);
 	if (fh->bsrc_size <= BRIDGE_SMALL) {
 		/* one GET and one PUT, every digest known: cheaper than a
 		 * server-side copy's HEAD and copy, and fully verified */
@@ -897,73 +960,12 @@ static int bridge_run(struct s3b_mount *m, struct s3b_fh *fh)
 		}
 		return 0;
 	}
-	if (s3b_same_endpoint(fh->b, fh->bsrc) && fh->bsrc_size <= S3_MAX_COPY_SIZE &&
-	    se.kind == S3B_ETAG_MD5) {
-		rc = merge_source_meta(fh);
-		if (!rc)
-			rc = s3_copy_object(fh->b->client, fh->bsrc->spec.bucket, fh->bsrc_key, fh->key,
-					    &fh->meta, etag, &err);
-		if (rc == 0) {
-			if (strcmp(etag, fh->bsrc_etag) != 0) {
-				LOG_E("%s/%s: NOT verified: the server-side copy of %s/%s has ETag %s, "
-				      "the source %s; the copy is deleted",
-				      fh->b->spec.name, fh->key, fh->bsrc->spec.name, fh->bsrc_key, etag,
-				      fh->bsrc_etag);
-				s3_delete_object(fh->b->client, fh->key, NULL);
-				s3b_dircache_forget(m->dc, fh->b->index, fh->key);
-				fh->bridge_pending = false;
-				fh->dirty = false;
-				fh->sticky_err = EIO;
-				return EIO;
-			}
-			s3b_node_written(&n, fh->bsrc_size, etag, &fh->meta);
-			s3b_dircache_put(m->dc, fh->b->index, fh->key, &n, true);
-			if (fh->writer)
-				s3b_writer_close(fh->writer);
-			fh->writer = NULL;
-			fh->bridge_pending = false;
-			fh->dirty = false;
-			fh->size = fh->bsrc_size;
-			memcpy(fh->etag, etag, sizeof(fh->etag));
-			LOG_I("%s/%s: verified, %llu bytes, server-side copy of %s/%s, ETag %s",
-			      fh->b->spec.name, fh->key, (unsigned long long)fh->bsrc_size,
-			      fh->bsrc->spec.name, fh->bsrc_key, etag);
-			{
-				struct s3b_obj_record r;
-
-				memset(&r, 0, sizeof(r));
-				r.path = fh->path + 1;
-				r.src_bucket = fh->bsrc->spec.bucket;
-				r.src_key = fh->bsrc_key;
-				r.src_etag = fh->bsrc_etag;
-				r.src_size = (int64_t)fh->bsrc_size;
-				r.dst_bucket = fh->b->spec.bucket;
-				r.dst_key = fh->key;
-				r.dst_etag = etag;
-				r.size = fh->bsrc_size;
-				r.status = S3B_ST_VERIFIED;
-				r.error = "server-side copy: no bytes crossed the bridge; ETag equal to "
-					  "the source's";
-				r.attempts = err.attempts;
-				r.started = fh->started;
-				rc = jfinish(m, fh->jid, &r);
-				fh->jid = 0;
-				if (rc) {
-					fh->sticky_err = EIO;
-					return EIO;
-				}
-			}
-			return -1;
-		}
-		if (rc != ENOENT && rc != ENOTSUP) {
-			LOG_E("%s/%s: server-side copy of %s/%s failed: %s (HTTP %d)", fh->b->spec.name,
-			      fh->key, fh->bsrc->spec.name, fh->bsrc_key, err.code, err.http_status);
-			fh->bridge_pending = false;
-			fh->sticky_err = EIO;
-			return EIO;
-		}
-		/* s3rver cannot copy some keys (it mis-decodes the copy source):
-		 * the data goes through the daemon instead */
+	if (s3b_same_endpoint(fh->b, fh->bsrc)) {
+		rc = bridge_server(m, fh);
+		if (rc != ENOTSUP && rc != EAGAIN)
+			return rc;
+		/* not possible server-side, or not verifiable (the copy was
+		 * deleted): the data goes through the daemon instead */
 	}
 	rc = bridge_pipe(m, fh);
 	if (rc) {
