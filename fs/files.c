@@ -652,6 +652,7 @@ int s3b_file_write(struct s3b_mount *m, struct s3b_fh *fh, const char *buf, size
 		rc = s3b_writer_write(fh->writer, (uint64_t)off, buf, size);
 		if (!rc) {
 			fh->dirty = true;
+			fh->bridged = false; /* no longer the source's bytes alone */
 			jbegin(m, fh);
 		}
 	}
@@ -707,22 +708,6 @@ static int merge_source_meta(struct s3b_fh *fh)
 	return 0;
 }
 
-/* The source stream a bridge copy read, for the pairing at its commit. */
-static void publish_bridged(struct s3b_mount *m, const struct s3b_fh *fh,
-			    const struct s3b_digests *d)
-{
-	struct s3b_source_stream ss;
-
-	memset(&ss, 0, sizeof(ss));
-	ss.d = *d;
-	ss.bucket = fh->bsrc->index;
-	snprintf(ss.key, sizeof(ss.key), "%s", fh->bsrc_key);
-	memcpy(ss.etag, fh->bsrc_etag, sizeof(ss.etag));
-	ss.size = fh->bsrc_size;
-	ss.verdict = s3b_source_check(fh->bsrc_etag, &ss.d, NULL);
-	s3b_pairing_publish(m->pairing, &ss);
-}
-
 /* A bridge copy's data is in the writer (or it failed: rc, logged here). */
 static int bridge_done(struct s3b_fh *fh, int rc)
 {
@@ -734,6 +719,7 @@ static int bridge_done(struct s3b_fh *fh, int rc)
 		return rc;
 	}
 	fh->dirty = true;
+	fh->bridged = true;
 	return 0;
 }
 
@@ -742,11 +728,12 @@ static int bridge_done(struct s3b_fh *fh, int rc)
  * can be reproduced).  No commit.  Caller holds fh->lock. */
 static int bridge_pipe(struct s3b_mount *m, struct s3b_fh *fh)
 {
+	/* the bytes go from the reader to the writer unchanged: the writer's
+	 * digests are the source stream's, hashing them twice would be waste */
 	struct s3b_reader_conf rcf = { .chunk = m->conf.read_chunk, .parallel = m->conf.parallel,
-				       .budget = m->budget, .pool = m->pool };
+				       .budget = m->budget, .pool = m->pool, .no_digests = true };
 	struct s3b_writer_conf wc;
 	struct s3b_reader *r = NULL;
-	struct s3b_digests d;
 	uint8_t *buf = NULL;
 	uint64_t off = 0, guess;
 	int rc;
@@ -781,8 +768,6 @@ static int bridge_pipe(struct s3b_mount *m, struct s3b_fh *fh)
 			rc = s3b_writer_write(fh->writer, off, buf, got);
 		off += got;
 	}
-	if (!rc && s3b_reader_digests(r, &d))
-		publish_bridged(m, fh, &d);
 	free(buf);
 	if (r)
 		s3b_reader_close(r);
@@ -801,7 +786,6 @@ static int bridge_small(struct s3b_mount *m, struct s3b_fh *fh)
 	struct s3_meta merged;
 	struct s3_error err;
 	struct s3b_etag e;
-	struct s3b_hasher *h = NULL;
 	uint8_t *buf = malloc(fh->bsrc_size);
 	size_t got = 0;
 	int rc = buf ? 0 : ENOMEM;
@@ -851,15 +835,6 @@ static int bridge_small(struct s3b_mount *m, struct s3b_fh *fh)
 	}
 	if (!rc)
 		rc = s3b_writer_write(fh->writer, 0, buf, got);
-	if (!rc && !(rc = s3b_hasher_new(S3B_HASH_ALL, &h))) {
-		/* the source stream, for the pairing at commit */
-		struct s3b_digests d;
-
-		s3b_hasher_update(h, buf, got);
-		s3b_hasher_final(h, &d);
-		s3b_hasher_free(h);
-		publish_bridged(m, fh, &d);
-	}
 	free(buf);
 	return bridge_done(fh, rc);
 }
@@ -1022,8 +997,9 @@ struct precommit_ctx {
 	pid_t pgid;                   /* who wrote it */
 	uint64_t since;               /* opened at */
 	bool refused;                 /* nothing became visible */
+	bool direct;                  /* a bridge copy: src is known, d is its stream */
 	bool paired;
-	struct s3b_source_stream src; /* when paired */
+	struct s3b_source_stream src; /* when paired (or direct: all but d) */
 };
 
 /* Before the object becomes visible: find the source stream these bytes
@@ -1048,7 +1024,9 @@ static int precommit(void *vctx, const struct s3b_digests *d, uint64_t size,
 		return EIO;
 	}
 
-	if (!s3b_pairing_find(c->m->pairing, d, size, c->key, &c->src))
+	if (c->direct)
+		c->src.d = *d;
+	else if (!s3b_pairing_find(c->m->pairing, d, size, c->key, &c->src))
 		return 0; /* not a copy of a file of the mount */
 	c->paired = true;
 	v = s3b_source_check(c->src.etag, d, composite);
@@ -1131,6 +1109,14 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 	}
 	if (!fh->writer || !fh->dirty)
 		return 0;
+	if (fh->bridged) {
+		pc.direct = true;
+		pc.src.bucket = fh->bsrc->index;
+		snprintf(pc.src.key, sizeof(pc.src.key), "%s", fh->bsrc_key);
+		memcpy(pc.src.etag, fh->bsrc_etag, sizeof(pc.src.etag));
+		pc.src.size = fh->bsrc_size;
+		fh->bridged = false;
+	}
 	memset(&res, 0, sizeof(res));
 	s3b_writer_set_precommit(fh->writer, precommit, &pc);
 	rc = s3b_writer_commit(fh->writer, fh->key, &res);
@@ -1569,6 +1555,7 @@ int s3b_file_truncate(struct s3b_mount *m, struct s3b_fh *fh, off_t size)
 		rc = s3b_writer_truncate(fh->writer, (uint64_t)size);
 	if (!rc) {
 		fh->dirty = true;
+		fh->bridged = false;
 		jbegin(m, fh);
 	}
 	pthread_mutex_unlock(&fh->lock);

@@ -96,6 +96,8 @@ struct s3b_fh {
 	char *bsrc_key;
 	uint64_t bsrc_size;
 	char bsrc_etag[S3B_ETAG_MAX];
+	bool bridged;              /* the writer holds bsrc's bytes: its own digests
+				    * are the source stream's (checked at commit) */
 	char *final_key;           /* rsync's temporary file: the key it will be renamed to */
 	uint64_t opened_ms;        /* monotonic, when opened */
 	int64_t jid;               /* journal record (0: none yet) */

@@ -845,7 +845,7 @@ int s3b_reader_open(const struct s3b_store *st, const char *key, uint64_t size,
 	r->cap = (r->parallel + 1u) * r->chunk;
 	r->budget = conf ? conf->budget : NULL;
 	r->pool = conf ? conf->pool : NULL;
-	r->hash_ok = true;
+	r->hash_ok = !(conf && conf->no_digests);
 	r->fresh = true;
 	r->key = strdup(key);
 	if (!r->key)

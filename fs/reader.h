@@ -30,6 +30,7 @@ struct s3b_reader_conf {
 	unsigned parallel;     /* GETs in flight per reader; 0: 4 */
 	struct s3b_membudget *budget;
 	struct s3b_pool *pool;
+	bool no_digests;       /* the caller hashes what it reads: no stream digests */
 };
 
 struct s3b_reader;
