@@ -19,6 +19,7 @@ void s3b_cli_usage(FILE *out)
 	fputs(
 "usage: s3bridge mount [OPTIONS] BUCKET... MOUNTPOINT\n"
 "       s3bridge unmount MOUNTPOINT\n"
+"       s3bridge status [--once] [--interval SECS] MOUNTPOINT [SOURCE_DIR]\n"
 "       s3bridge --help | --version\n"
 "\n"
 "Mounts every BUCKET as a directory of MOUNTPOINT (plus .integrity/), so that\n"

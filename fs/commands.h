@@ -13,10 +13,12 @@
  * be read (missing, not a journal, newer schema). */
 int s3b_cmd_report(int argc, char **argv);
 
-/* s3bridge status [--once] MOUNTPOINT
- * Progress from the mount's .integrity/summary.json: one line, refreshed
- * every second on a terminal until interrupted.  Exit 1 when something
- * failed, 2 when MOUNTPOINT is not an s3bridge mount. */
+/* s3bridge status [--once] [--interval SECS] [--source DIR] MOUNTPOINT [SOURCE_DIR]
+ * Progress from the mount's .integrity/summary.json; with a source, also
+ * its totals (one walk), a bar and the ETA.  On a terminal one line redrawn
+ * every second, otherwise a plain line every SECS (default 10), until the
+ * mount goes away or a signal (--once: one report).  Exit 1 when something
+ * failed, 2 when MOUNTPOINT is not an s3bridge mount or on a usage error. */
 int s3b_cmd_status(int argc, char **argv);
 
 /* s3bridge check SRC_DIR DST_DIR
