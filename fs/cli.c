@@ -48,6 +48,8 @@ void s3b_cli_usage(FILE *out)
 "  --keep-sent SIZE     keep a local copy of uploaded parts of files up to SIZE, so\n"
 "                       a program that goes back to rewrite them still works\n"
 "                       (default 1G; 0: such a rewrite fails with EIO)\n"
+"  --async-close N      let close() of up to N bridge copies (cp) return before the\n"
+"                       copy is done; outcomes go to the journal only (default 0)\n"
 "  --uid N, --gid N     owner shown for objects without metadata (default: you)\n"
 "  --umask OCTAL        permissions of objects without metadata (default 022)\n"
 "  --allow-other        let other users use the mount (needs user_allow_other)\n"
@@ -251,6 +253,11 @@ static int apply_opt(struct s3b_mount_conf *c, const char *name, const char *val
 		if (s3b_parse_size(val, &sz))
 			return bad(name, val, "a size such as 4G, or 0 for none");
 		c->keep_sent = sz;
+	} else if (strcmp(key, "async-close") == 0) {
+		NEEDS_VALUE;
+		if (parse_uint(val, 64, 10, &u))
+			return bad(name, val, "a number from 0 to 64");
+		c->async_close = (unsigned)u;
 	} else if (strcmp(key, "uid") == 0) {
 		NEEDS_VALUE;
 		if (parse_uint(val, 0xfffffffe, 10, &u))

@@ -1287,6 +1287,43 @@ static int park_locked(struct s3b_mount *m, struct s3b_fh *fh)
 	return 0;
 }
 
+/*
+ * --async-close: a flush of a pending bridge copy (cp) returns 0 at once
+ * and the copy runs at release, which the kernel sends without making the
+ * application wait; at most conf.async_close such copies at a time (beyond
+ * that the flush does the copy itself: never a wait for other releases,
+ * which need FUSE threads of their own).  The journal records the outcome
+ * (the record is pending until then), and unmount finishes every deferred
+ * copy.  Caller holds fh->lock.
+ */
+static bool defer_flush(struct s3b_mount *m, struct s3b_fh *fh)
+{
+	bool ok = false;
+
+	if (fh->deferred)
+		return true;
+	if (!m->conf.async_close || !fh->bridge_pending || fh->final_key || fh->sticky_err)
+		return false;
+	pthread_mutex_lock(&m->open_lock);
+	if (m->deferred < m->conf.async_close) {
+		m->deferred++;
+		ok = true;
+	}
+	pthread_mutex_unlock(&m->open_lock);
+	fh->deferred = ok;
+	return ok;
+}
+
+static void deferred_done(struct s3b_mount *m, struct s3b_fh *fh)
+{
+	if (!fh->deferred)
+		return;
+	fh->deferred = false;
+	pthread_mutex_lock(&m->open_lock);
+	m->deferred--;
+	pthread_mutex_unlock(&m->open_lock);
+}
+
 int s3b_file_flush(struct s3b_mount *m, struct s3b_fh *fh)
 {
 	int rc;
@@ -1294,7 +1331,9 @@ int s3b_file_flush(struct s3b_mount *m, struct s3b_fh *fh)
 	if (!fh->writable)
 		return 0;
 	pthread_mutex_lock(&fh->lock);
-	if (fh->final_key && fh->writer && fh->dirty && !fh->bridge_pending)
+	if (defer_flush(m, fh))
+		rc = 0;
+	else if (fh->final_key && fh->writer && fh->dirty && !fh->bridge_pending)
 		rc = park_locked(m, fh);
 	else
 		rc = commit_locked(m, fh);
@@ -1527,15 +1566,35 @@ void s3b_file_release(struct s3b_mount *m, struct s3b_fh *fh)
 			s3b_writer_close(fh->writer);
 			fh->writer = NULL;
 			fh->dirty = false;
+		} else if (fh->deferred) {
+			commit_locked(m, fh); /* --async-close: logged and journaled there */
 		} else if ((fh->writer && fh->dirty) || fh->sticky_err || fh->bridge_pending) {
 			/* no flush came (the process died?): commit anyway, unless the
 			 * file failed (commit_locked refuses that) */
 			if (commit_locked(m, fh) == 0)
 				LOG_N("%s/%s: committed at release", fh->b->spec.name, fh->key);
 		}
+		deferred_done(m, fh);
 		pthread_mutex_unlock(&fh->lock);
 	}
 	s3b_file_unref(m, fh);
+}
+
+void s3b_files_finish(struct s3b_mount *m)
+{
+	for (;;) {
+		struct s3b_fh *fh;
+
+		pthread_mutex_lock(&m->open_lock);
+		for (fh = m->open_files; fh && !fh->deferred; fh = fh->next)
+			;
+		pthread_mutex_unlock(&m->open_lock);
+		if (!fh)
+			return;
+		LOG_N("%s/%s: unmounted before its release came: finishing its copy", fh->b->spec.name,
+		      fh->key);
+		s3b_file_release(m, fh); /* the open's reference: frees it */
+	}
 }
 
 int s3b_file_truncate(struct s3b_mount *m, struct s3b_fh *fh, off_t size)

@@ -43,6 +43,9 @@ int s3b_file_write(struct s3b_mount *m, struct s3b_fh *fh, const char *buf, size
 int s3b_file_flush(struct s3b_mount *m, struct s3b_fh *fh);
 int s3b_file_fsync(struct s3b_mount *m, struct s3b_fh *fh);
 void s3b_file_release(struct s3b_mount *m, struct s3b_fh *fh);
+/* After the FUSE loop: finish the deferred copies (--async-close) whose
+ * release never came (the kernel drops pending releases at unmount). */
+void s3b_files_finish(struct s3b_mount *m);
 int s3b_file_truncate(struct s3b_mount *m, struct s3b_fh *fh, off_t size);
 /* Attributes of an open file (size of what was written so far). */
 int s3b_file_getattr(struct s3b_mount *m, struct s3b_fh *fh, struct stat *st);

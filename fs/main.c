@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -32,6 +33,46 @@ static int cmd_mount(int argc, char **argv)
 	return rc;
 }
 
+/* "pending" of MOUNTPOINT/.integrity/summary.json, or -1. */
+static long pending_copies(const char *mp)
+{
+	char path[4096], json[8192];
+	const char *p;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/.integrity/summary.json", mp);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fread(json, 1, sizeof(json) - 1, f);
+	fclose(f);
+	json[n] = '\0';
+	p = strstr(json, "\"pending\":");
+	return p ? strtol(p + strlen("\"pending\":"), NULL, 10) : -1;
+}
+
+/* Copies still running (--async-close: their close returned early): wait
+ * until they are done, or until nothing has moved for a minute (a file
+ * still open somewhere: fusermount3 will say so). */
+static void wait_pending(const char *mp)
+{
+	long n = pending_copies(mp), last = n;
+	unsigned still = 0;
+
+	if (n <= 0)
+		return;
+	fprintf(stderr, "s3bridge: waiting for %ld cop%s in progress\n", n, n == 1 ? "y" : "ies");
+	while (n > 0 && still < 300) {
+		struct timespec ts = { .tv_nsec = 200 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		n = pending_copies(mp);
+		still = n == last ? still + 1 : 0;
+		last = n;
+	}
+}
+
 static int cmd_unmount(int argc, char **argv)
 {
 	pid_t pid;
@@ -44,6 +85,7 @@ static int cmd_unmount(int argc, char **argv)
 		fprintf(stderr, "usage: s3bridge unmount MOUNTPOINT\n");
 		return 2;
 	}
+	wait_pending(argv[1]);
 	/* the last word of the journal, read while the mount is still there */
 	snprintf(summary, sizeof(summary), "%s/.integrity/summary", argv[1]);
 	f = fopen(summary, "re");
@@ -54,8 +96,8 @@ static int cmd_unmount(int argc, char **argv)
 		summary[n] = '\0';
 		fclose(f);
 	}
-	/* fusermount3 -u: the kernel sends every pending release, then
-	 * destroy; the daemon finishes its uploads before it exits */
+	/* fusermount3 -u; the daemon finishes what is still running (and the
+	 * deferred copies whose release the kernel dropped) before it exits */
 	pid = fork();
 	if (pid < 0) {
 		perror("s3bridge: fork");

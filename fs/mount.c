@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsint.h"
 #include "hash.h"
 #include "log.h"
 #include "mount.h"
@@ -536,6 +537,7 @@ int s3b_mount_main(struct s3b_mount_conf *conf)
 	LOG_N("mounted %zu bucket(s) on %s", m.n_buckets, conf->mountpoint);
 	lc.max_idle_threads = conf->max_threads;
 	status = fuse_loop_mt(f, &lc) == 0 ? 0 : 1;
+	s3b_files_finish(&m);
 	LOG_N("unmounted %s", conf->mountpoint);
 out_unmount:
 	fuse_remove_signal_handlers(fuse_get_session(f));

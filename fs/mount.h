@@ -54,6 +54,7 @@ struct s3b_mount_conf {
 	double attr_timeout;       /* kernel attribute/entry cache, seconds */
 	char *spool_dir;
 	uint64_t keep_sent;        /* writer.h: copy of sent parts up to this size */
+	unsigned async_close;      /* bridge copies whose close may return early */
 	/* FUSE side */
 	bool foreground, debug, allow_other, allow_root;
 	long uid, gid;             /* -1: the mounting user's */
@@ -96,6 +97,7 @@ struct s3b_fh {
 	char *bsrc_key;
 	uint64_t bsrc_size;
 	char bsrc_etag[S3B_ETAG_MAX];
+	bool deferred;             /* its close returned; the copy runs at release */
 	bool bridged;              /* the writer holds bsrc's bytes: its own digests
 				    * are the source stream's (checked at commit) */
 	char *final_key;           /* rsync's temporary file: the key it will be renamed to */
@@ -147,6 +149,7 @@ struct s3b_mount {
 	pthread_mutex_t open_lock;
 	struct s3b_fh *open_files; /* protected by open_lock */
 	struct s3b_parked *parked; /* protected by open_lock */
+	unsigned deferred;         /* fhs with deferred set (protected by open_lock) */
 	/* process groups that were served a source stream that did not match
 	 * its object: what they write meanwhile is refused (protected by
 	 * open_lock) */

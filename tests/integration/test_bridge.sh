@@ -224,4 +224,44 @@ check "status prints progress" bash -c "'$S3BRIDGE' status '$MP' | grep -q ' ver
 check_eq "s3bridge unmount" $? 0
 check "unmount prints the final summary" grep -q ' verified, 0 failed' "$WORK/unmount.out"
 s3b_wait_exit "$MP"
+
+# ---- --async-close: cp's closes return before the copies are done ----
+if [ "$MODE" != cross ]; then
+	check "mount --async-close 4" s3b_mount "$MP" --async-close 4 "$SRC_SPEC" "$DST_SPEC"
+	# the uploads of the files in async/a/b/ (5m+1 and 20m; not the directory
+	# marker) are refused: cp cannot see it, the journal must
+	ops='["PutObject", "CopyObject", "UploadPart", "CreateMultipartUpload", "UploadPartCopy"]'
+	curl -sS --fail -X POST "$S3B_PROXY/__proxy/config" -o /dev/null --data '{"replace": true, "deny": [{"ops": '"$ops"', "path_prefix": "/dst/async/a/b/5", "status": 403, "code": "AccessDenied", "count": -1}, {"ops": '"$ops"', "path_prefix": "/dst/async/a/b/2", "status": 403, "code": "AccessDenied", "count": -1}]}'
+	check "cp -r with --async-close exits 0" cp -r "$MP/src/." "$MP/dst/async/"
+	"$S3BRIDGE" unmount "$MP" > "$WORK/async.out" 2>"$WORK/async.err"
+	check_eq "s3bridge unmount waits for the deferred copies" $? 0
+	curl -sS --fail -X POST "$S3B_PROXY/__proxy/config" -o /dev/null --data '{"replace": true}'
+	s3b_wait_exit "$MP"
+	n_ab=$(cd "$T/a/b" && find . -type f | wc -l)
+	check "the refused copies are in the final summary, none pending" \
+		grep -q " $n_ab failed, 0 mismatch, 0 pending" "$WORK/async.out"
+	(cd "$T" && find . -type f -print0) | while IFS= read -r -d '' f; do
+		case $f in ./a/b/*) s3exists dst "async/${f#./}" && echo "FAIL: async: ${f#./} is visible";
+				continue ;; esac
+		dst_get "async/${f#./}" "$WORK/got" || { echo "FAIL: async: ${f#./} missing"; continue; }
+		[ "$(sha "$WORK/got")" = "$(sha "$T/$f")" ] || echo "FAIL: async: ${f#./} differs"
+	done > "$WORK/cmp3.out"
+	check "async: every other object byte for byte, no refused one visible" test ! -s "$WORK/cmp3.out"
+	cat "$WORK/cmp3.out" >&2
+	check "async: the failures are journalled" bash -c "'$S3BRIDGE' report --format failed '$WORK/mnt.journal' | grep -c 'dst/async/a/b/' | grep -qx '$n_ab'"
+
+	# a plain fusermount3 -u right after cp: the daemon still finishes every copy
+	check "mount --async-close 8" s3b_mount "$MP" --async-close 8 "$SRC_SPEC" "$DST_SPEC"
+	check "cp -r with --async-close (2)" cp -r "$MP/src/." "$MP/dst/async2/"
+	check "fusermount3 -u at once" s3b_unmount "$MP"
+	check "the daemon finishes and exits" s3b_wait_exit "$MP"
+	"$S3BRIDGE" report "$WORK/mnt.journal" > "$WORK/async2.out"
+	check "... nothing left pending" grep -q ' 0 pending, 0 interrupted' "$WORK/async2.out"
+	(cd "$T" && find . -type f -print0) | while IFS= read -r -d '' f; do
+		dst_get "async2/${f#./}" "$WORK/got" || { echo "FAIL: async2: ${f#./} missing"; continue; }
+		[ "$(sha "$WORK/got")" = "$(sha "$T/$f")" ] || echo "FAIL: async2: ${f#./} differs"
+	done > "$WORK/cmp4.out"
+	check "... every object byte for byte" test ! -s "$WORK/cmp4.out"
+	cat "$WORK/cmp4.out" >&2
+fi
 report
