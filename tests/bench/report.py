@@ -12,8 +12,9 @@ import json
 import statistics
 import sys
 
-TOOLS = ["s3bridge", "s3fs", "rclone-mount", "rclone-copy", "raw"]
-HEAD = {"s3bridge": "s3bridge", "s3fs": "s3fs", "rclone-mount": "rclone mount",
+TOOLS = ["s3bridge", "s3bridge-async", "s3fs", "rclone-mount", "rclone-copy", "raw"]
+HEAD = {"s3bridge": "s3bridge", "s3bridge-async": "s3bridge --async-close 8",
+        "s3fs": "s3fs", "rclone-mount": "rclone mount",
         "rclone-copy": "rclone copy", "raw": "raw / limit"}
 OPS = [("GetObject", "GET"), ("PutObject", "PUT"), ("HeadObject", "HEAD"),
        ("ListObjectsV2", "LIST2"), ("ListObjects", "LIST1"), ("CopyObject", "COPY"),
@@ -72,10 +73,11 @@ def main():
     copy4 = ["s3bridge", "s3fs", "rclone-mount", "rclone-copy"]
     fuse3 = ["s3bridge", "s3fs", "rclone-mount"]
     w = f"cp -r, {p['small']:,} x {kib} KiB, bucket to bucket on one {srv['A']}"
-    row(w, "wall s", "wall_s", copy4, item="small")
-    row(w, "objects/s", "objects_per_s", copy4, item="small", lower=False, ratio=False)
-    row(w, "requests/object", "requests_per_object", copy4, item="small", nd=2)
-    row(w, "peak RSS MiB", "rss_kib", copy4, item="small", scale=1 / 1024, nd=0)
+    small5 = ["s3bridge", "s3bridge-async", "s3fs", "rclone-mount", "rclone-copy"]
+    row(w, "wall s", "wall_s", small5, item="small")
+    row(w, "objects/s", "objects_per_s", small5, item="small", lower=False, ratio=False)
+    row(w, "requests/object", "requests_per_object", small5, item="small", nd=2)
+    row(w, "peak RSS MiB", "rss_kib", small5, item="small", scale=1 / 1024, nd=0)
     w = f"{large_s} object, {srv['A']} A -> {srv['B']} B"
     row(w, "wall s", "wall_s", copy4 + ["raw"], item="large")
     row(w, "MB/s", "mb_per_s", copy4 + ["raw"], item="large", lower=False, ratio=False)
