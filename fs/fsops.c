@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,10 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->entry_timeout = m->conf.attr_timeout;
 	cfg->attr_timeout = m->conf.attr_timeout;
 	cfg->negative_timeout = m->conf.attr_timeout;
+	/* absence and whole listings are trusted no longer than the kernel
+	 * trusts a negative entry (another client's new object shows up as
+	 * soon as it would without the listing cache) */
+	s3b_dircache_set_listing_ttl(m->dc, (unsigned)(m->conf.attr_timeout * 1000.0));
 	conn->max_write = 1u << 20;
 	conn->max_read = 1u << 20; /* must equal the max_read mount option */
 	conn->max_readahead = 1u << 20;
@@ -107,6 +112,24 @@ struct dirh {
 	char *irel;                 /* below .integrity/ */
 };
 
+/* Is the caller one of s3bridge's own commands (check, status)?  They
+ * prove completeness against the server: their listings never come from
+ * the cache (cmd_status.c relies on readdir asking the server). */
+static bool caller_is_s3bridge(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return strcmp(comm, "s3bridge\n") == 0;
+}
+
 static int op_opendir(const char *path, struct fuse_file_info *fi)
 {
 	struct s3b_mount *m = mnt();
@@ -138,7 +161,8 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 				rc = ENOTDIR;
 		}
 		if (!rc)
-			rc = s3b_dirstream_open(m, p.b, p.key, &d->ds);
+			rc = s3b_dirstream_open(m, p.b, p.key,
+						caller_is_s3bridge(fuse_get_context()->pid), &d->ds);
 	}
 	if (rc) {
 		free(d);
@@ -486,10 +510,28 @@ static ssize_t op_copy_file_range(const char *in, struct fuse_file_info *fi_in, 
 
 /* ---- extended attributes ---- */
 
+/* Only the user namespace holds attributes here (user.s3.*, and the
+ * root's user.s3bridge.journal).  ACLs, security labels and trusted
+ * attributes are not supported, and setxattr says so with ENOTSUP: so does
+ * getxattr.  ENODATA instead would mean "supported, not set", and ls -l
+ * would then ask twice per file (security.selinux, system.posix_acl_access:
+ * two FUSE round trips each, most of the time of an ls -l of a large
+ * directory), where ENOTSUP lets it stop asking for the rest of the mount
+ * (coreutils caches "unsupported" per device; cp and rsync treat it as
+ * "no ACL"). */
+static bool xattr_namespace_supported(const char *name)
+{
+	return strncmp(name, "user.", 5) == 0;
+}
+
 static int op_getxattr(const char *path, const char *name, char *value, size_t size)
 {
 	size_t len = 0;
-	int rc = s3b_obj_getxattr(mnt(), path, name, value, size, &len);
+	int rc;
+
+	if (!xattr_namespace_supported(name))
+		return -ENOTSUP;
+	rc = s3b_obj_getxattr(mnt(), path, name, value, size, &len);
 
 	return rc ? -rc : (int)len;
 }

@@ -1,14 +1,29 @@
 /*
  * fs/nodes.c — paths to keys, lookups, and the streamed listing (see
- * nodes.h).  Requests per operation: a lookup served by the cache costs
- * nothing; a miss costs one ListObjectsV2 (max-keys 2) for "absent" or
- * "directory", plus a HEAD for a file (its metadata), plus, rarely, a
- * second listing when other keys share the name as a prefix.  A directory
- * of N entries costs N/1000 listings and fills the cache for its children.
+ * nodes.h).  Requests per operation:
+ *  - a lookup served by the cache costs nothing, except a HEAD for a file
+ *    whose entry came from a lookup's listing (below) or, with allow_other,
+ *    any file whose stored metadata is not known yet;
+ *  - a miss first lists the parent directory (one page, at most once per
+ *    listing TTL, the attribute timeout, per directory) instead of probing
+ *    the name: a directory of up to 1,000 entries is then complete in the
+ *    cache and later lookups in it are answered there (a missing name
+ *    without a request while the listing is trusted, a present one for the
+ *    cache TTL); a file then costs its HEAD (a lookup shows stored
+ *    metadata, as rsync's quick check needs), read ahead for the next
+ *    names in parallel when lookups walk the directory;
+ *  - otherwise one ListObjectsV2 (max-keys 2) for "absent" or "directory",
+ *    plus a HEAD for a file (its metadata), plus, rarely, a second listing
+ *    when other keys share the name as a prefix;
+ *  - a readdir of a directory whose complete listing is cached and trusted
+ *    costs nothing (its children in the cache, the mount's own changes
+ *    included); otherwise N/1000 listings, which fill the cache.  s3bridge's
+ *    own commands (check, status) always list from the server.
  */
 #include "nodes.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,63 +235,6 @@ static int probe(struct s3b_mount *m, struct s3b_bucket *b, const char *key, str
 	return n->is_file || n->is_dir ? 0 : ENOENT;
 }
 
-int s3b_node_lookup(struct s3b_mount *m, struct s3b_bucket *b, char *key,
-		    struct s3b_node *out)
-{
-	size_t kl = strlen(key), sl = strlen(S3B_CONFLICT_SUFFIX);
-	int rc;
-
-	switch (s3b_dircache_get(m->dc, b->index, key, out)) {
-	case S3B_LK_FOUND:
-		if (m->conf.allow_other && out->is_file && !out->has_meta) {
-			/* other users rely on the mode bits: they must be the stored
-			 * ones, not the listing's defaults (one HEAD, then cached) */
-			struct s3_object_info info;
-			struct s3_error err;
-
-			if (s3_head_object(b->client, key, &info, &err) == 0) {
-				out->size = info.size;
-				memcpy(out->etag, info.etag, sizeof(out->etag));
-				s3b_meta_parse(&info.meta, &out->pm);
-				out->has_meta = true;
-				s3_object_info_free(&info);
-				s3b_dircache_put(m->dc, b->index, key, out, true);
-			} else {
-				return EIO; /* never guess permissions */
-			}
-		}
-		return 0;
-	case S3B_LK_ABSENT:
-		rc = ENOENT;
-		break;
-	default:
-		rc = probe(m, b, key, out);
-		if (rc == 0)
-			s3b_dircache_put(m->dc, b->index, key, out, false);
-		else if (rc == ENOENT)
-			s3b_dircache_put_absent(m->dc, b->index, key);
-		break;
-	}
-	if (rc == ENOENT && kl > sl && strcmp(key + kl - sl, S3B_CONFLICT_SUFFIX) == 0) {
-		/* "x.s3bridge-object": the object x hidden by a directory x */
-		char *real = strndup(key, kl - sl);
-		struct s3b_node n;
-
-		if (!real)
-			return ENOMEM;
-		rc = s3b_node_lookup(m, b, real, &n);
-		free(real);
-		if (rc == 0 && n.is_file && n.is_dir) {
-			*out = n;
-			out->is_dir = false;
-			key[kl - sl] = '\0';
-			return 0;
-		}
-		return ENOENT;
-	}
-	return rc;
-}
-
 /* ---- the streamed listing ---- */
 
 struct item {
@@ -290,12 +248,15 @@ struct s3b_dirstream {
 	struct s3b_bucket *b;
 	char *dirkey;
 	char *prefix;           /* dirkey + '/' ("" at the bucket root) */
-	struct item *items;     /* the current page, merged and filtered */
+	struct item *items;     /* the current page (or the cached listing),
+				 * merged and filtered */
 	size_t n_items;
 	size_t base;            /* stream index of items[0] */
 	char *token;            /* continuation for the next page */
 	bool started, last_page;
 	bool from_start;        /* this pass began at index 0 */
+	bool for_lookup;        /* a lookup's listing: files get need_meta */
+	bool fresh;             /* never from the cache */
 	uint64_t generation;
 	unsigned skipped;       /* unrepresentable keys seen */
 };
@@ -309,8 +270,8 @@ static void free_items(struct s3b_dirstream *ds)
 	ds->n_items = 0;
 }
 
-int s3b_dirstream_open(struct s3b_mount *m, struct s3b_bucket *b, const char *dirkey,
-		       struct s3b_dirstream **out)
+static int dirstream_make(struct s3b_mount *m, struct s3b_bucket *b, const char *dirkey,
+			  bool for_lookup, bool fresh, struct s3b_dirstream **out)
 {
 	struct s3b_dirstream *ds = calloc(1, sizeof(*ds));
 
@@ -318,6 +279,8 @@ int s3b_dirstream_open(struct s3b_mount *m, struct s3b_bucket *b, const char *di
 		return ENOMEM;
 	ds->m = m;
 	ds->b = b;
+	ds->for_lookup = for_lookup;
+	ds->fresh = fresh;
 	ds->dirkey = strdup(dirkey);
 	ds->prefix = s3b_dir_prefix(dirkey);
 	if (!ds->dirkey || !ds->prefix) {
@@ -326,6 +289,12 @@ int s3b_dirstream_open(struct s3b_mount *m, struct s3b_bucket *b, const char *di
 	}
 	*out = ds;
 	return 0;
+}
+
+int s3b_dirstream_open(struct s3b_mount *m, struct s3b_bucket *b, const char *dirkey, bool fresh,
+		       struct s3b_dirstream **out)
+{
+	return dirstream_make(m, b, dirkey, false, fresh, out);
 }
 
 void s3b_dirstream_close(struct s3b_dirstream *ds)
@@ -359,6 +328,31 @@ static char *child_key(const struct s3b_dirstream *ds, const char *name, size_t 
 		k[pl + nl] = '\0';
 	}
 	return k;
+}
+
+/* In sorted items, a file followed by a directory of the same name: the
+ * file is shown as NAME S3B_CONFLICT_SUFFIX.  0 or ENOMEM. */
+static int rename_conflict(struct s3b_dirstream *ds, size_t i, bool say)
+{
+	struct item *it = &ds->items[i];
+	size_t nl, sl = strlen(S3B_CONFLICT_SUFFIX);
+	char *renamed;
+
+	if (it->is_dir || i + 1 >= ds->n_items || !ds->items[i + 1].is_dir ||
+	    strcmp(it->name, ds->items[i + 1].name) != 0)
+		return 0;
+	nl = strlen(it->name);
+	renamed = malloc(nl + sl + 1);
+	if (!renamed)
+		return ENOMEM;
+	memcpy(renamed, it->name, nl);
+	memcpy(renamed + nl, S3B_CONFLICT_SUFFIX, sl + 1);
+	if (say)
+		LOG_N("%s: '%s%s' is both an object and a directory; the object is shown as '%s'",
+		      ds->b->spec.name, ds->prefix, it->name, renamed);
+	free(it->name);
+	it->name = renamed;
+	return 0;
 }
 
 /* Fetch the next page into items (merged files and prefixes, sorted,
@@ -400,6 +394,7 @@ static int fetch_page(struct s3b_dirstream *ds)
 		if (!ds->items[n].name)
 			goto nomem;
 		node_from_entry(e, &ds->items[n].node);
+		ds->items[n].node.need_meta = ds->for_lookup;
 		n++;
 	}
 	for (size_t i = 0; i < page.n_prefixes; i++) {
@@ -441,21 +436,8 @@ static int fetch_page(struct s3b_dirstream *ds)
 			}
 		}
 		free(key);
-		if (!it->is_dir && i + 1 < n && ds->items[i + 1].is_dir &&
-		    strcmp(it->name, ds->items[i + 1].name) == 0) {
-			size_t nl = strlen(it->name), sl = strlen(S3B_CONFLICT_SUFFIX);
-			char *renamed = malloc(nl + sl + 1);
-
-			if (!renamed)
-				goto nomem;
-			memcpy(renamed, it->name, nl);
-			memcpy(renamed + nl, S3B_CONFLICT_SUFFIX, sl + 1);
-			LOG_N("%s: '%s%s' is both an object and a directory; the object is shown "
-			      "as '%s'",
-			      ds->b->spec.name, ds->prefix, it->name, renamed);
-			free(it->name);
-			it->name = renamed;
-		}
+		if (rename_conflict(ds, i, true))
+			goto nomem;
 	}
 	free(ds->token);
 	ds->token = NULL;
@@ -477,24 +459,88 @@ nomem:
 	return ENOMEM;
 }
 
+/* The whole directory from the cache when it holds a complete listing
+ * (younger than the listing TTL, the mount's own changes since included):
+ * 0 with items set as one last page; ENOENT when the server must be
+ * asked; ENOMEM. */
+static int load_cached(struct s3b_dirstream *ds)
+{
+	struct s3b_dircache_item *ci;
+	size_t nc, n = 0;
+	int rc;
+
+	if (ds->fresh)
+		return ENOENT;
+	rc = s3b_dircache_list(ds->m->dc, ds->b->index, ds->dirkey, true, &ci, &nc);
+	if (rc)
+		return rc;
+	ds->items = calloc(2 * nc + 1, sizeof(*ds->items));
+	if (!ds->items) {
+		free(ci);
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < nc; i++) {
+		const struct s3b_node *cn = &ci[i].node;
+		size_t nl = strlen(ci[i].name);
+
+		if (!valid_component(ci[i].name, nl))
+			continue;
+		if (cn->is_file) {
+			ds->items[n].name = strndup(ci[i].name, nl);
+			if (!ds->items[n].name)
+				goto nomem;
+			ds->items[n].node = *cn;
+			ds->items[n].node.is_dir = false;
+			n++;
+		}
+		if (cn->is_dir) {
+			ds->items[n].name = strndup(ci[i].name, nl);
+			if (!ds->items[n].name)
+				goto nomem;
+			ds->items[n].is_dir = true;
+			ds->items[n].node.is_dir = true;
+			n++;
+		}
+	}
+	free(ci);
+	ds->n_items = n;
+	qsort(ds->items, n, sizeof(*ds->items), cmp_items);
+	for (size_t i = 0; i < n; i++)
+		if (rename_conflict(ds, i, false))
+			return ENOMEM;
+	ds->last_page = true;
+	return 0;
+nomem:
+	free(ci);
+	ds->n_items = n;
+	return ENOMEM;
+}
+
 int s3b_dirstream_item(struct s3b_dirstream *ds, size_t i, const char **name, struct stat *st)
 {
 	int rc;
 
 	if (!ds->started || i < ds->base) {
-		/* (re)start from the first page */
+		/* (re)start: from the cache, else from the first page */
 		free_items(ds);
 		free(ds->token);
 		ds->token = NULL;
 		ds->base = 0;
 		ds->last_page = false;
 		ds->skipped = 0;
-		ds->from_start = i == 0;
-		ds->generation = s3b_dircache_generation(ds->m->dc);
+		ds->from_start = false;
 		ds->started = true;
-		rc = fetch_page(ds);
-		if (rc)
+		rc = load_cached(ds);
+		if (rc == ENOENT) {
+			free_items(ds);
+			ds->from_start = i == 0;
+			ds->generation = s3b_dircache_generation(ds->m->dc);
+			rc = fetch_page(ds);
+		}
+		if (rc) {
+			ds->started = false;
 			return rc;
+		}
 		ds->base = 0;
 	}
 	while (i >= ds->base + ds->n_items) {
@@ -520,4 +566,318 @@ int s3b_dirstream_item(struct s3b_dirstream *ds, size_t i, const char **name, st
 	*name = it->name;
 	s3b_node_stat(ds->m, &it->node, it->is_dir, st);
 	return 0;
+}
+
+/* ---- lookups ---- */
+
+/* Read a file's stored metadata (HEAD) into n and the cache.  0; ENOENT
+ * when the object is gone (then n may still be a directory: 0 with
+ * !n->is_file); or the HEAD's errno. */
+static int read_meta(struct s3b_mount *m, struct s3b_bucket *b, const char *key,
+		     struct s3b_node *n)
+{
+	struct s3_object_info info;
+	struct s3_error err;
+	int rc = s3_head_object(b->client, key, &info, &err);
+
+	if (rc == 0) {
+		n->size = info.size;
+		memcpy(n->etag, info.etag, sizeof(n->etag));
+		if (info.mtime.tv_sec)
+			n->mtime = info.mtime;
+		s3b_meta_parse(&info.meta, &n->pm);
+		n->has_meta = true;
+		n->need_meta = false;
+		s3_object_info_free(&info);
+		s3b_dircache_put(m->dc, b->index, key, n, true);
+		return 0;
+	}
+	if (rc != ENOENT) {
+		LOG_W("%s: HEAD %s failed: %s (HTTP %d)", b->spec.name, key, err.code,
+		      err.http_status);
+		return rc;
+	}
+	/* deleted since it was listed */
+	n->is_file = false;
+	n->has_meta = n->need_meta = false;
+	if (!n->is_dir) {
+		s3b_dircache_put_absent(m->dc, b->index, key);
+		return ENOENT;
+	}
+	s3b_dircache_put(m->dc, b->index, key, n, false);
+	return 0;
+}
+
+/* A lookup missed: list the first page of key's parent directory into the
+ * cache (at most once per listing TTL per directory), marking it complete
+ * when the page is the whole directory.  True when a listing was made. */
+static bool list_parent(struct s3b_mount *m, struct s3b_bucket *b, const char *key)
+{
+	const char *slash = strrchr(key, '/');
+	char *dirkey = strndup(key, slash ? (size_t)(slash - key) : 0);
+	struct s3b_dirstream *ds = NULL;
+	bool listed = false;
+
+	if (!dirkey)
+		return false;
+	if (s3b_dircache_claim_listing(m->dc, b->index, dirkey) &&
+	    dirstream_make(m, b, dirkey, true, true, &ds) == 0) {
+		uint64_t gen = s3b_dircache_generation(m->dc);
+
+		listed = fetch_page(ds) == 0;
+		if (listed && ds->last_page)
+			s3b_dircache_set_complete(m->dc, b->index, dirkey, true, gen);
+	}
+	s3b_dirstream_close(ds);
+	free(dirkey);
+	return listed;
+}
+
+/* ---- the metadata read-ahead ----
+ * rsync's quick check lstat()s every name of a directory in order; on a
+ * fresh mount each is a listed file whose stored mtime takes a HEAD.  A
+ * lookup that must read one also reads the next names' (in key order) on
+ * the worker pool, and returns when all are in the cache.  The window
+ * grows with the directory's batches (1, 4, 8, 16, then 32 names), so a
+ * lone stat costs its one HEAD and a walk through N names about
+ * 4 + N/32 round trips instead of N.  Jobs the pool has not started when
+ * the lookup's own HEAD is done are run by the lookup itself (a pool busy
+ * with uploads never delays it); a job the pool runs late only drops its
+ * reference to the batch. */
+
+#define META_AHEAD_MAX 32
+
+enum meta_job_state { MJ_QUEUED, MJ_RUNNING, MJ_DONE };
+
+struct meta_batch;
+
+struct meta_job {
+	struct s3b_job job;
+	struct meta_batch *batch;
+	enum meta_job_state state;  /* protected by batch->lock */
+	char *key;                  /* owned */
+};
+
+struct meta_batch {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;        /* a job the pool ran is done */
+	unsigned refs;              /* protected by lock: the lookup's, and one
+				     * per job until the pool has called it */
+	struct s3b_mount *m;
+	struct s3b_bucket *b;
+	size_t n;
+	struct meta_job jobs[META_AHEAD_MAX];
+};
+
+static void batch_unref(struct meta_batch *mb)
+{
+	bool last;
+
+	pthread_mutex_lock(&mb->lock);
+	last = --mb->refs == 0;
+	pthread_mutex_unlock(&mb->lock);
+	if (!last)
+		return;
+	for (size_t i = 0; i < mb->n; i++)
+		free(mb->jobs[i].key);
+	pthread_cond_destroy(&mb->cond);
+	pthread_mutex_destroy(&mb->lock);
+	free(mb);
+}
+
+/* The stored metadata of a listed file into the cache, unless known. */
+static void meta_fill(struct s3b_mount *m, struct s3b_bucket *b, const char *key)
+{
+	struct s3b_node n;
+
+	if (s3b_dircache_get(m->dc, b->index, key, &n) == S3B_LK_FOUND && n.is_file &&
+	    !n.has_meta)
+		(void)read_meta(m, b, key, &n);
+}
+
+static void meta_job_run(void *arg)
+{
+	struct meta_job *j = arg;
+	struct meta_batch *mb = j->batch;
+	bool mine;
+
+	pthread_mutex_lock(&mb->lock);
+	mine = j->state == MJ_QUEUED;
+	if (mine)
+		j->state = MJ_RUNNING;
+	pthread_mutex_unlock(&mb->lock);
+	if (mine) {
+		meta_fill(mb->m, mb->b, j->key);
+		pthread_mutex_lock(&mb->lock);
+		j->state = MJ_DONE;
+		pthread_cond_broadcast(&mb->cond);
+		pthread_mutex_unlock(&mb->lock);
+	}
+	batch_unref(mb);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The names after key's in its directory whose metadata a lookup will
+ * want next, as a batch of up to window - 1 jobs (not yet submitted);
+ * NULL when there is nothing to read ahead. */
+static struct meta_batch *plan_batch(struct s3b_mount *m, struct s3b_bucket *b, const char *key)
+{
+	const char *slash = strrchr(key, '/'), *name = slash ? slash + 1 : key;
+	char *dirkey = strndup(key, slash ? (size_t)(slash - key) : 0), *prefix = NULL;
+	struct s3b_dircache_item *items = NULL;
+	struct meta_batch *mb = NULL;
+	const char **cand = NULL;
+	size_t n = 0, nc = 0, window;
+	unsigned k;
+
+	if (!dirkey)
+		return NULL;
+	k = s3b_dircache_meta_batch(m->dc, b->index, dirkey);
+	window = k == 0 ? 1 : k >= 4 ? META_AHEAD_MAX : (size_t)2 << k;
+	if (window <= 1 || s3b_dircache_list(m->dc, b->index, dirkey, false, &items, &n))
+		goto out;
+	cand = malloc((n + 1) * sizeof(*cand));
+	prefix = s3b_dir_prefix(dirkey);
+	if (!cand || !prefix)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct s3b_node *cn = &items[i].node;
+
+		if (cn->is_file && cn->need_meta && !cn->has_meta && strcmp(items[i].name, name) > 0)
+			cand[nc++] = items[i].name;
+	}
+	if (!nc)
+		goto out;
+	qsort(cand, nc, sizeof(*cand), cmp_names);
+	if (nc > window - 1)
+		nc = window - 1;
+	if (nc > META_AHEAD_MAX)
+		nc = META_AHEAD_MAX;
+	mb = calloc(1, sizeof(*mb));
+	if (!mb)
+		goto out;
+	pthread_mutex_init(&mb->lock, NULL);
+	pthread_cond_init(&mb->cond, NULL);
+	mb->m = m;
+	mb->b = b;
+	mb->refs = 1;
+	for (size_t i = 0; i < nc; i++) {
+		size_t pl = strlen(prefix), nl = strlen(cand[i]);
+		struct meta_job *j = &mb->jobs[mb->n];
+
+		j->key = malloc(pl + nl + 1);
+		if (!j->key)
+			break;
+		memcpy(j->key, prefix, pl);
+		memcpy(j->key + pl, cand[i], nl + 1);
+		j->batch = mb;
+		j->state = MJ_QUEUED;
+		j->job.fn = meta_job_run;
+		j->job.arg = j;
+		mb->n++;
+	}
+out:
+	free(cand);
+	free(prefix);
+	free(items);
+	free(dirkey);
+	return mb;
+}
+
+/* read_meta() for key, with the read-ahead of its directory's next names. */
+static int read_meta_ahead(struct s3b_mount *m, struct s3b_bucket *b, const char *key,
+			   struct s3b_node *n)
+{
+	struct meta_batch *mb = plan_batch(m, b, key);
+	int rc;
+
+	if (mb) {
+		mb->refs += (unsigned)mb->n;
+		for (size_t i = 0; i < mb->n; i++)
+			s3b_pool_submit(m->pool, &mb->jobs[i].job);
+	}
+	rc = read_meta(m, b, key, n);
+	if (!mb)
+		return rc;
+	for (size_t i = 0; i < mb->n; i++) {
+		struct meta_job *j = &mb->jobs[i];
+		bool mine;
+
+		pthread_mutex_lock(&mb->lock);
+		mine = j->state == MJ_QUEUED;
+		if (mine)
+			j->state = MJ_DONE; /* taken here: the pool's call will skip it */
+		pthread_mutex_unlock(&mb->lock);
+		if (mine)
+			meta_fill(m, b, j->key);
+	}
+	pthread_mutex_lock(&mb->lock);
+	for (size_t i = 0; i < mb->n; i++)
+		while (mb->jobs[i].state != MJ_DONE)
+			pthread_cond_wait(&mb->cond, &mb->lock);
+	pthread_mutex_unlock(&mb->lock);
+	batch_unref(mb);
+	return rc;
+}
+
+int s3b_node_lookup(struct s3b_mount *m, struct s3b_bucket *b, char *key,
+		    struct s3b_node *out)
+{
+	size_t kl = strlen(key), sl = strlen(S3B_CONFLICT_SUFFIX);
+	bool listed = false;
+	int rc;
+
+again:
+	switch (s3b_dircache_get(m->dc, b->index, key, out)) {
+	case S3B_LK_FOUND:
+		if (out->is_file && !out->has_meta && (out->need_meta || m->conf.allow_other)) {
+			/* a lookup shows the stored metadata (rsync compares the
+			 * mtime); with allow_other, other users rely on the mode
+			 * bits: never the listing's defaults (one HEAD, then cached) */
+			rc = out->need_meta ? read_meta_ahead(m, b, key, out)
+					    : read_meta(m, b, key, out);
+			if (rc && rc != ENOENT && m->conf.allow_other)
+				return EIO; /* never guess permissions */
+			if (rc == 0)
+				return 0;
+			break;
+		}
+		return 0;
+	case S3B_LK_ABSENT:
+		rc = ENOENT;
+		break;
+	default:
+		if (!listed && list_parent(m, b, key)) {
+			listed = true;
+			goto again;
+		}
+		rc = probe(m, b, key, out);
+		if (rc == 0)
+			s3b_dircache_put(m->dc, b->index, key, out, false);
+		else if (rc == ENOENT)
+			s3b_dircache_put_absent(m->dc, b->index, key);
+		break;
+	}
+	if (rc == ENOENT && kl > sl && strcmp(key + kl - sl, S3B_CONFLICT_SUFFIX) == 0) {
+		/* "x.s3bridge-object": the object x hidden by a directory x */
+		char *real = strndup(key, kl - sl);
+		struct s3b_node n;
+
+		if (!real)
+			return ENOMEM;
+		rc = s3b_node_lookup(m, b, real, &n);
+		free(real);
+		if (rc == 0 && n.is_file && n.is_dir) {
+			*out = n;
+			out->is_dir = false;
+			key[kl - sl] = '\0';
+			return 0;
+		}
+		return ENOENT;
+	}
+	return rc;
 }

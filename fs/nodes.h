@@ -11,6 +11,12 @@
  *
  * A key that is both an object and a prefix ("x" and "x/..."): the
  * directory is shown as "x" and the object as "x" S3B_CONFLICT_SUFFIX.
+ *
+ * Attributes: a readdir shows a file's listing attributes (LastModified,
+ * the mount's default mode) unless its stored metadata is known; a lookup
+ * by name shows the stored metadata (x-amz-meta-mode/mtime), reading it
+ * with a HEAD when needed, except for a name a readdir listed within the
+ * cache TTL (then the listing's attributes, as readdir showed them).
  */
 #ifndef S3B_NODES_H
 #define S3B_NODES_H
@@ -58,9 +64,14 @@ void s3b_dir_stat(const struct s3b_mount *m, mode_t perm, struct stat *st);
 /* The directory prefix to list for a directory key ("" -> "", "a" -> "a/"). */
 char *s3b_dir_prefix(const char *dirkey);
 
-/* A readdir stream over one directory, one listing page in memory. */
+/* A readdir stream over one directory: one listing page in memory, or the
+ * whole listing from the cache while a complete one is trusted (see
+ * dircache.h: no longer than the kernel's attribute timeout), the mount's
+ * own changes included.
+ * fresh: always ask the server (s3bridge check must see what the server
+ * has, not what the mount remembers). */
 struct s3b_dirstream;
-int s3b_dirstream_open(struct s3b_mount *m, struct s3b_bucket *b, const char *dirkey,
+int s3b_dirstream_open(struct s3b_mount *m, struct s3b_bucket *b, const char *dirkey, bool fresh,
 		       struct s3b_dirstream **out);
 /* The item at index i (0-based; each call with i >= the previous one, or
  * i == 0 to restart).  Returns 0 with *name (valid until the next call)
