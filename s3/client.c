@@ -29,7 +29,7 @@
 #include "uri.h"
 #include "xml.h"
 
-#define DEFAULT_MAX_ATTEMPTS 10
+#define DEFAULT_MAX_ATTEMPTS 16 /* with the 25 ms full-jitter start, 10 could be spent in a 3 s outage */
 #define DEFAULT_MAX_RETRY_MS 120000u
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000u
 #define DEFAULT_LOW_SPEED_SECS 30u

@@ -48,7 +48,7 @@ struct s3_client_conf {
 	bool tls_no_verify;        /* explicit opt-out; logged as a warning */
 	const char *ca_bundle;     /* NULL: system default */
 	unsigned max_connections;  /* pool size; 0: default 16 */
-	unsigned max_attempts;     /* 0: default 10 */
+	unsigned max_attempts;     /* 0: default 16 */
 	unsigned max_retry_ms;     /* total time budget for one operation; 0: default 120000 */
 	unsigned connect_timeout_ms; /* 0: default 10000 */
 	unsigned low_speed_secs;   /* stall detection window; 0: default 30 */
