@@ -3,11 +3,14 @@
  * first read) and the write side (a writer: the streaming bridge), and the
  * commit at flush, where verification happens.  close(2) returns what
  * flush returns, so a file's close fails unless its object is complete and
- * verified.
+ * verified.  Also here, because every commit needs them: the taint rule,
+ * the journal helpers and the precommit check (files_impl.h).
  *
  * What it does not do: no namespace changes other than the object being
  * written (objops.c), no S3 requests of its own except reading an existing
- * object into a writer that modifies it.
+ * object into a writer that modifies it.  Bridge copies (copy_file_range)
+ * are bridgecopy.c's, rsync's parked temporary files parked.c's; this file
+ * only calls them at write, truncate and flush.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,19 +20,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "files_impl.h"
 #include "fsint.h"
-#include "servercopy.h"
 #include "log.h"
 
 #define SEED_CHUNK (8u << 20)
-#define BRIDGE_CHUNK (1u << 20)
-#define BRIDGE_SMALL (8u << 20)   /* copied with one GET, never server-side */
-#define BRIDGE_MAX_MATCHED_PART (16u << 20)
+#define READBACK_CHUNK (1u << 20)
 
-static int bridge_materialize(struct s3b_mount *m, struct s3b_fh *fh);
-static void jbegin(struct s3b_mount *m, struct s3b_fh *fh);
-
-static uint64_t mono_ms(void)
+uint64_t s3b_files_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -61,7 +59,7 @@ static void taint(struct s3b_mount *m, pid_t pid)
 		return;
 	}
 	m->taint[m->taint_next].pgid = g > 0 ? g : pid;
-	m->taint[m->taint_next].ms = mono_ms();
+	m->taint[m->taint_next].ms = s3b_files_mono_ms();
 	m->taint_next = (m->taint_next + 1) % (sizeof(m->taint) / sizeof(m->taint[0]));
 	pthread_mutex_unlock(&m->open_lock);
 }
@@ -145,7 +143,7 @@ static struct s3b_fh *fh_new(struct s3b_bucket *b, const char *key, const char *
 	if (!fh)
 		return NULL;
 	pthread_mutex_init(&fh->lock, NULL);
-	fh->opened_ms = mono_ms();
+	fh->opened_ms = s3b_files_mono_ms();
 	fh->b = b;
 	fh->key = strdup(key);
 	fh->path = strdup(path);
@@ -156,7 +154,7 @@ static struct s3b_fh *fh_new(struct s3b_bucket *b, const char *key, const char *
 	return fh;
 }
 
-static void writer_conf(const struct s3b_mount *m, struct s3b_writer_conf *wc, bool spool)
+void s3b_files_writer_conf(const struct s3b_mount *m, struct s3b_writer_conf *wc, bool spool)
 {
 	memset(wc, 0, sizeof(*wc));
 	wc->part_size = m->conf.part_size;
@@ -202,7 +200,7 @@ static int attach_writer(struct s3b_mount *m, struct s3b_fh *fh, bool keep_conte
 	struct s3b_writer_conf wc;
 	int rc;
 
-	writer_conf(m, &wc, keep_content && fh->size > 0);
+	s3b_files_writer_conf(m, &wc, keep_content && fh->size > 0);
 	wc.keep_sent = m->conf.keep_sent; /* applications may seek back */
 	rc = s3b_writer_open(&fh->b->store, fh->key, &fh->meta, &wc, &fh->writer);
 	if (rc)
@@ -282,7 +280,7 @@ int s3b_file_open(struct s3b_mount *m, const char *path, int flags, struct s3b_f
 			}
 			fh->dirty = n.size != 0; /* O_TRUNC alone changes the object */
 			if (fh->dirty)
-				jbegin(m, fh);
+				s3b_files_jbegin(m, fh);
 		}
 		/* otherwise the writer comes with the first write or truncate:
 		 * opening to change only metadata (touch, futimens) costs no copy */
@@ -459,7 +457,7 @@ int s3b_file_create(struct s3b_mount *m, const char *path, int flags, mode_t mod
 	n.has_meta = true;
 	n.pm = pm;
 	s3b_dircache_put(m->dc, p.b->index, p.key, &n, true);
-	jbegin(m, fh);
+	s3b_files_jbegin(m, fh);
 	fh_table_add(m, fh);
 	*out = fh;
 	fh = NULL;
@@ -473,7 +471,7 @@ out:
 /* ---- the journal: one record per object written ---- */
 
 /* The record of fh begins (pending) with its first change. */
-static void jbegin(struct s3b_mount *m, struct s3b_fh *fh)
+void s3b_files_jbegin(struct s3b_mount *m, struct s3b_fh *fh)
 {
 	struct s3b_obj_record r;
 
@@ -493,7 +491,7 @@ static void jbegin(struct s3b_mount *m, struct s3b_fh *fh)
 /* The outcome of record jid.  A verified record is durable before this
  * returns (close() reports success only after it): 0, or EIO when the
  * journal cannot make it so. */
-static int jfinish(struct s3b_mount *m, int64_t jid, struct s3b_obj_record *r)
+int s3b_files_jfinish(struct s3b_mount *m, int64_t jid, struct s3b_obj_record *r)
 {
 	int rc;
 
@@ -510,10 +508,10 @@ static int jfinish(struct s3b_mount *m, int64_t jid, struct s3b_obj_record *r)
 }
 
 /* A record from a write result (and its paired source, if any). */
-static void record_from(struct s3b_obj_record *r, struct s3b_mount *m, const char *path,
-			struct s3b_bucket *b, const char *key, struct timespec started,
-			const struct s3b_write_result *res, const struct s3b_source_stream *src,
-			enum s3b_obj_status st)
+void s3b_files_record_from(struct s3b_obj_record *r, struct s3b_mount *m, const char *path,
+			   struct s3b_bucket *b, const char *key, struct timespec started,
+			   const struct s3b_write_result *res,
+			   const struct s3b_source_stream *src, enum s3b_obj_status st)
 {
 	memset(r, 0, sizeof(*r));
 	r->path = path;
@@ -643,7 +641,7 @@ int s3b_file_write(struct s3b_mount *m, struct s3b_fh *fh, const char *buf, size
 	if (!fh->writable) {
 		rc = EBADF;
 	} else if (fh->bridge_pending) {
-		rc = bridge_materialize(m, fh);
+		rc = s3b_bridge_materialize(m, fh);
 	} else if (!fh->writer) {
 		/* written again after a commit: start from the stored object */
 		rc = attach_writer(m, fh, true);
@@ -653,7 +651,7 @@ int s3b_file_write(struct s3b_mount *m, struct s3b_fh *fh, const char *buf, size
 		if (!rc) {
 			fh->dirty = true;
 			fh->bridged = false; /* no longer the source's bytes alone */
-			jbegin(m, fh);
+			s3b_files_jbegin(m, fh);
 		}
 	}
 	pthread_mutex_unlock(&fh->lock);
@@ -672,342 +670,12 @@ void s3b_node_written(struct s3b_node *n, uint64_t size, const char *etag,
 	n->has_meta = true;
 }
 
-/* ---- bridge copies (copy_file_range) ---- */
-
-/* fh->meta becomes the source's Content-Type and user metadata, with the
- * POSIX attributes (mode, owner, times) that the destination has now. */
-static int merge_source_meta(struct s3b_fh *fh)
-{
-	struct s3_object_info info;
-	struct s3_error err;
-	struct s3b_posix_meta own;
-	struct s3_meta merged;
-	int rc;
-
-	rc = s3_head_object(fh->bsrc->client, fh->bsrc_key, &info, &err);
-	if (rc) {
-		LOG_E("%s/%s: cannot read the source's metadata: %s (HTTP %d)", fh->bsrc->spec.name,
-		      fh->bsrc_key, err.code, err.http_status);
-		return rc;
-	}
-	if (strcmp(info.etag, fh->bsrc_etag) != 0 || info.size != fh->bsrc_size) {
-		LOG_E("%s/%s: the source changed while it was being copied", fh->bsrc->spec.name,
-		      fh->bsrc_key);
-		s3_object_info_free(&info);
-		return ESTALE;
-	}
-	s3b_meta_parse(&fh->meta, &own);
-	rc = s3b_meta_copy(&merged, &info.meta);
-	if (!rc)
-		rc = s3b_meta_apply(&merged, &own);
-	s3_object_info_free(&info);
-	if (rc)
-		return rc;
-	s3_meta_free(&fh->meta);
-	fh->meta = merged;
-	return 0;
-}
-
-/* A bridge copy's data is in the writer (or it failed: rc, logged here). */
-static int bridge_done(struct s3b_fh *fh, int rc)
-{
-	fh->bridge_pending = false;
-	if (rc) {
-		LOG_E("%s/%s: bridge copy from %s/%s failed: %s", fh->b->spec.name, fh->key,
-		      fh->bsrc->spec.name, fh->bsrc_key, strerror(rc));
-		fh->sticky_err = EIO; /* nothing of it may be committed later */
-		return rc;
-	}
-	fh->dirty = true;
-	fh->bridged = true;
-	return 0;
-}
-
-/* Pipe the pending source through a reader into a writer sized for it
- * (part layout like the source's when it is multipart, so that its ETag
- * can be reproduced).  No commit.  Caller holds fh->lock. */
-static int bridge_pipe(struct s3b_mount *m, struct s3b_fh *fh)
-{
-	/* the bytes go from the reader to the writer unchanged: the writer's
-	 * digests are the source stream's, hashing them twice would be waste */
-	struct s3b_reader_conf rcf = { .chunk = m->conf.read_chunk, .parallel = m->conf.parallel,
-				       .budget = m->budget, .pool = m->pool, .no_digests = true };
-	struct s3b_writer_conf wc;
-	struct s3b_reader *r = NULL;
-	uint8_t *buf = NULL;
-	uint64_t off = 0, guess;
-	int rc;
-
-	rc = merge_source_meta(fh);
-	if (rc)
-		return rc;
-	writer_conf(m, &wc, false);
-	wc.size_hint = fh->bsrc_size;
-	guess = s3b_guess_part_size(fh->bsrc_etag, fh->bsrc_size);
-	/* reproduce the source's part layout (so its multipart ETag checks the
-	 * stream) when its parts are of the usual sizes; huge parts would cost
-	 * (parallel + 1) times their size in memory */
-	if (guess && guess <= BRIDGE_MAX_MATCHED_PART && !m->conf.part_size)
-		wc.part_size = guess;
-	if (fh->writer)
-		s3b_writer_close(fh->writer);
-	fh->writer = NULL;
-	rc = s3b_writer_open(&fh->b->store, fh->key, &fh->meta, &wc, &fh->writer);
-	if (!rc)
-		rc = s3b_reader_open(&fh->bsrc->store, fh->bsrc_key, fh->bsrc_size, fh->bsrc_etag,
-				     &rcf, &r);
-	if (!rc && !(buf = malloc(BRIDGE_CHUNK)))
-		rc = ENOMEM;
-	while (!rc && off < fh->bsrc_size) {
-		size_t got = 0;
-
-		rc = s3b_reader_read(r, off, buf, BRIDGE_CHUNK, &got);
-		if (!rc && got == 0)
-			rc = EIO; /* shorter than listed: the source changed */
-		if (!rc)
-			rc = s3b_writer_write(fh->writer, off, buf, got);
-		off += got;
-	}
-	free(buf);
-	if (r)
-		s3b_reader_close(r);
-	return bridge_done(fh, rc);
-}
-
-/* A small source (one GET) through the daemon: the GET's own headers
- * carry its metadata (no HEAD), its body is checked against an MD5 ETag
- * before a byte is used, and the destination gets every digest.  Two
- * requests per object.  Caller holds fh->lock. */
-static int bridge_small(struct s3b_mount *m, struct s3b_fh *fh)
-{
-	struct s3b_writer_conf wc;
-	struct s3_object_info info;
-	struct s3b_posix_meta own;
-	struct s3_meta merged;
-	struct s3_error err;
-	struct s3b_etag e;
-	uint8_t *buf = malloc(fh->bsrc_size);
-	size_t got = 0;
-	int rc = buf ? 0 : ENOMEM;
-
-	s3b_etag_parse(fh->bsrc_etag, &e);
-	for (unsigned tries = 0; !rc; tries++) {
-		uint8_t md5[16];
-
-		memset(&info, 0, sizeof(info));
-		rc = s3_get_object(fh->bsrc->client, fh->bsrc_key, 0, fh->bsrc_size, buf, &got,
-				   fh->bsrc_etag[0] ? fh->bsrc_etag : NULL, &info, &err);
-		if (!rc && got != fh->bsrc_size)
-			rc = ESTALE; /* changed since it was listed */
-		if (rc || e.kind != S3B_ETAG_MD5)
-			break;
-		s3b_md5(buf, got, md5);
-		if (memcmp(md5, e.md5, 16) == 0)
-			break;
-		s3_object_info_free(&info);
-		if (tries == 2) {
-			LOG_E("%s/%s: the source's bytes do not match its ETag, three times",
-			      fh->bsrc->spec.name, fh->bsrc_key);
-			rc = EIO;
-			break;
-		}
-		LOG_W("%s/%s: the source's bytes do not match its ETag (damaged in transit); "
-		      "reading it again", fh->bsrc->spec.name, fh->bsrc_key);
-	}
-	if (!rc) {
-		s3b_meta_parse(&fh->meta, &own);
-		rc = s3b_meta_copy(&merged, &info.meta);
-		if (!rc && !(rc = s3b_meta_apply(&merged, &own))) {
-			s3_meta_free(&fh->meta);
-			fh->meta = merged;
-		} else if (!rc) {
-			s3_meta_free(&merged);
-		}
-		s3_object_info_free(&info);
-	}
-	if (!rc) {
-		writer_conf(m, &wc, false);
-		wc.size_hint = fh->bsrc_size;
-		if (fh->writer)
-			s3b_writer_close(fh->writer);
-		fh->writer = NULL;
-		rc = s3b_writer_open(&fh->b->store, fh->key, &fh->meta, &wc, &fh->writer);
-	}
-	if (!rc)
-		rc = s3b_writer_write(fh->writer, 0, buf, got);
-	free(buf);
-	return bridge_done(fh, rc);
-}
-
-/* Turn a pending bridge copy into data in the writer (a write came). */
-static int bridge_materialize(struct s3b_mount *m, struct s3b_fh *fh)
-{
-	int rc = bridge_pipe(m, fh);
-
-	if (rc)
-		fh->sticky_err = EIO;
-	return rc ? EIO : 0;
-}
-
-/* The pending bridge copy done server-side (servercopy.h).  -1 when the
- * object is done and journaled; ENOTSUP or EAGAIN: copy the bytes instead;
- * another errno: failed for good.  Caller holds fh->lock. */
-static int bridge_server(struct s3b_mount *m, struct s3b_fh *fh)
-{
-	struct s3b_server_copy_result res;
-	struct s3b_obj_record r;
-	struct s3b_node n;
-	char why[160];
-	int rc;
-
-	rc = merge_source_meta(fh);
-	if (!rc)
-		rc = s3b_server_copy_run(&(struct s3b_server_copy){
-			.src = fh->bsrc, .src_key = fh->bsrc_key, .src_etag = fh->bsrc_etag,
-			.size = fh->bsrc_size, .dst = fh->b, .key = fh->key, .meta = &fh->meta,
-			.parallel = m->conf.parallel }, &res);
-	if (rc == ENOTSUP || rc == EAGAIN)
-		return rc;
-	if (rc) {
-		s3b_dircache_forget(m->dc, fh->b->index, fh->key);
-		fh->bridge_pending = false;
-		fh->sticky_err = EIO;
-		return EIO;
-	}
-	s3b_node_written(&n, fh->bsrc_size, res.etag, &fh->meta);
-	s3b_dircache_put(m->dc, fh->b->index, fh->key, &n, true);
-	if (fh->writer)
-		s3b_writer_close(fh->writer);
-	fh->writer = NULL;
-	fh->bridge_pending = false;
-	fh->dirty = false;
-	fh->size = fh->bsrc_size;
-	memcpy(fh->etag, res.etag, sizeof(fh->etag));
-	if (res.parts)
-		snprintf(why, sizeof(why), "server-side copy in %u parts of the source's layout: no "
-			 "bytes crossed the bridge; ETag equal to the source's", res.parts);
-	else
-		snprintf(why, sizeof(why), "server-side copy: no bytes crossed the bridge; ETag "
-			 "equal to the source's");
-	LOG_I("%s/%s: verified, %llu bytes, %s %s/%s, ETag %s", fh->b->spec.name, fh->key,
-	      (unsigned long long)fh->bsrc_size, res.parts ? "server-side multipart copy of" :
-	      "server-side copy of", fh->bsrc->spec.name, fh->bsrc_key, res.etag);
-	memset(&r, 0, sizeof(r));
-	r.path = fh->path + 1;
-	r.src_bucket = fh->bsrc->spec.bucket;
-	r.src_key = fh->bsrc_key;
-	r.src_etag = fh->bsrc_etag;
-	r.src_size = (int64_t)fh->bsrc_size;
-	r.dst_bucket = fh->b->spec.bucket;
-	r.dst_key = fh->key;
-	r.dst_etag = res.etag;
-	r.size = fh->bsrc_size;
-	r.parts = res.parts;
-	r.status = S3B_ST_VERIFIED;
-	r.error = why;
-	r.attempts = res.attempts;
-	r.started = fh->started;
-	rc = jfinish(m, fh->jid, &r);
-	fh->jid = 0;
-	if (rc) {
-		fh->sticky_err = EIO;
-		return EIO;
-	}
-	return -1;
-}
-
-/* Run a pending bridge copy at commit: server-side where both buckets share
- * an endpoint and the copy's ETag can be checked against the source's
- * (servercopy.h); otherwise piped through the daemon.  Returns -1 when the object is done
- * (server-side), 0 when the writer holds it for the usual commit, or an
- * errno.  Caller holds fh->lock. */
-static int bridge_run(struct s3b_mount *m, struct s3b_fh *fh)
-{
-	int rc;
-
-	if (fh->bsrc_size <= BRIDGE_SMALL) {
-		/* one GET and one PUT, every digest known: cheaper than a
-		 * server-side copy's HEAD and copy, and fully verified */
-		rc = bridge_small(m, fh);
-		if (rc) {
-			fh->sticky_err = EIO;
-			return EIO;
-		}
-		return 0;
-	}
-	if (s3b_same_endpoint(fh->b, fh->bsrc)) {
-		rc = bridge_server(m, fh);
-		if (rc != ENOTSUP && rc != EAGAIN)
-			return rc;
-		/* not possible server-side, or not verifiable (the copy was
-		 * deleted): the data goes through the daemon instead */
-	}
-	rc = bridge_pipe(m, fh);
-	if (rc) {
-		fh->sticky_err = EIO;
-		return EIO;
-	}
-	return 0;
-}
-
-int s3b_file_copy_range(struct s3b_mount *m, struct s3b_fh *src, off_t off_in,
-			struct s3b_fh *dst, off_t off_out, size_t len, size_t *copied)
-{
-	int rc = 0;
-
-	*copied = 0;
-	if (!src || !dst || !dst->writable || src->writable)
-		return EOPNOTSUPP;
-	if (off_in < 0 || off_out < 0)
-		return EINVAL;
-	pthread_mutex_lock(&dst->lock);
-	if (dst->bridge_pending) {
-		/* cp asks again after the whole file: nothing left */
-		if (dst->bsrc == src->b && strcmp(dst->bsrc_key, src->key) == 0 &&
-		    (uint64_t)off_in >= dst->bsrc_size && (uint64_t)off_out == dst->bsrc_size)
-			rc = 0;
-		else
-			rc = EIO;
-	} else if (off_in != 0 || off_out != 0 || (dst->writer && s3b_writer_size(dst->writer)) ||
-		   len < src->size) {
-		rc = EOPNOTSUPP; /* partial copies go through the kernel */
-	} else if (src->size > 0) {
-		free(dst->bsrc_key);
-		dst->bsrc_key = strdup(src->key);
-		if (!dst->bsrc_key) {
-			rc = ENOMEM;
-		} else {
-			dst->bsrc = src->b;
-			dst->bsrc_size = src->size;
-			memcpy(dst->bsrc_etag, src->etag, sizeof(dst->bsrc_etag));
-			dst->bridge_pending = true;
-			dst->dirty = true;
-			jbegin(m, dst);
-			*copied = (size_t)src->size;
-		}
-	}
-	pthread_mutex_unlock(&dst->lock);
-	return rc;
-}
-
-struct precommit_ctx {
-	struct s3b_mount *m;
-	const char *key;              /* the destination's key */
-	const bool *suspect;          /* the file's suspect flag (read under open_lock) */
-	pid_t pgid;                   /* who wrote it */
-	uint64_t since;               /* opened at */
-	bool refused;                 /* nothing became visible */
-	bool direct;                  /* a bridge copy: src is known, d is its stream */
-	bool paired;
-	struct s3b_source_stream src; /* when paired (or direct: all but d) */
-};
-
 /* Before the object becomes visible: find the source stream these bytes
  * came from; refuse them if that stream did not match its object. */
-static int precommit(void *vctx, const struct s3b_digests *d, uint64_t size,
-		     const char *composite, char *why, size_t whylen)
+int s3b_files_precommit(void *vctx, const struct s3b_digests *d, uint64_t size,
+			const char *composite, char *why, size_t whylen)
 {
-	struct precommit_ctx *c = vctx;
+	struct s3b_precommit_ctx *c = vctx;
 	enum s3b_etag_verdict v;
 
 	bool suspect = false;
@@ -1044,21 +712,21 @@ static int precommit(void *vctx, const struct s3b_digests *d, uint64_t size,
 }
 
 /* Read the stored object back and compare its SHA-256 (--verify=readback). */
-static int readback(struct s3b_mount *m, struct s3b_fh *fh, uint64_t size, const char *etag,
-		    const uint8_t want[32])
+int s3b_files_readback(struct s3b_mount *m, struct s3b_fh *fh, uint64_t size, const char *etag,
+		       const uint8_t want[32])
 {
 	struct s3b_reader_conf rcf = { .chunk = m->conf.read_chunk, .parallel = m->conf.parallel,
 				       .budget = m->budget, .pool = m->pool };
 	struct s3b_reader *r = NULL;
 	struct s3b_digests d;
-	uint8_t *buf = malloc(BRIDGE_CHUNK);
+	uint8_t *buf = malloc(READBACK_CHUNK);
 	uint64_t off = 0;
 	int rc = buf ? s3b_reader_open(&fh->b->store, fh->key, size, etag, &rcf, &r) : ENOMEM;
 
 	while (!rc && off < size) {
 		size_t got = 0;
 
-		rc = s3b_reader_read(r, off, buf, BRIDGE_CHUNK, &got);
+		rc = s3b_reader_read(r, off, buf, READBACK_CHUNK, &got);
 		if (!rc && got == 0)
 			rc = EIO;
 		off += got;
@@ -1074,7 +742,7 @@ static int readback(struct s3b_mount *m, struct s3b_fh *fh, uint64_t size, const
 /* Commit fh's writer.  Caller holds fh->lock. */
 static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 {
-	struct precommit_ctx pc = { .m = m, .key = fh->key, .pgid = fh->writer_pgid,
+	struct s3b_precommit_ctx pc = { .m = m, .key = fh->key, .pgid = fh->writer_pgid,
 				     .since = fh->opened_ms, .suspect = &fh->suspect };
 	struct s3b_write_result res;
 	struct s3b_node n;
@@ -1082,7 +750,7 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 	int rc;
 
 	if (fh->bridge_pending) {
-		rc = bridge_run(m, fh);
+		rc = s3b_bridge_run(m, fh);
 		if (rc < 0)
 			return 0;  /* done server-side and verified */
 	}
@@ -1098,11 +766,11 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 		if (fh->jid) {
 			struct s3b_obj_record r;
 
-			record_from(&r, m, fh->path + 1, fh->b, fh->key, fh->started, NULL, NULL,
-				    S3B_ST_FAILED);
+			s3b_files_record_from(&r, m, fh->path + 1, fh->b, fh->key, fh->started,
+					      NULL, NULL, S3B_ST_FAILED);
 			r.error = fh->bsrc_key ? "the copy from its source failed (see the log)"
 					       : "the write failed (see the log)";
-			jfinish(m, fh->jid, &r);
+			s3b_files_jfinish(m, fh->jid, &r);
 			fh->jid = 0;
 		}
 		return fh->sticky_err;
@@ -1118,14 +786,14 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 		fh->bridged = false;
 	}
 	memset(&res, 0, sizeof(res));
-	s3b_writer_set_precommit(fh->writer, precommit, &pc);
+	s3b_writer_set_precommit(fh->writer, s3b_files_precommit, &pc);
 	rc = s3b_writer_commit(fh->writer, fh->key, &res);
 	stale = s3b_writer_meta_stale(fh->writer);
 	s3b_writer_close(fh->writer);
 	fh->writer = NULL;
 	fh->dirty = false;
 	if (!rc && m->conf.verify == S3B_VERIFY_READBACK) {
-		rc = readback(m, fh, res.size, res.etag, res.digests.sha256);
+		rc = s3b_files_readback(m, fh, res.size, res.etag, res.digests.sha256);
 		if (rc) {
 			res.verdict = S3B_ETAG_MISMATCH;
 			snprintf(res.error, sizeof(res.error), "read back: %s",
@@ -1148,10 +816,11 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 
 			if (!res.error[0])
 				snprintf(res.error, sizeof(res.error), "%s", strerror(rc));
-			record_from(&r, m, fh->path + 1, fh->b, fh->key, fh->started, &res,
-				    pc.paired ? &pc.src : NULL,
-				    res.verdict == S3B_ETAG_MISMATCH ? S3B_ST_MISMATCH : S3B_ST_FAILED);
-			jfinish(m, fh->jid, &r);
+			s3b_files_record_from(&r, m, fh->path + 1, fh->b, fh->key, fh->started,
+					      &res, pc.paired ? &pc.src : NULL,
+					      res.verdict == S3B_ETAG_MISMATCH ? S3B_ST_MISMATCH
+									       : S3B_ST_FAILED);
+			s3b_files_jfinish(m, fh->jid, &r);
 			fh->jid = 0;
 		}
 		s3b_dircache_forget(m->dc, fh->b->index, fh->key);
@@ -1176,9 +845,9 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 	{
 		struct s3b_obj_record r;
 
-		record_from(&r, m, fh->path + 1, fh->b, fh->key, fh->started, &res,
-			    pc.paired ? &pc.src : NULL, S3B_ST_VERIFIED);
-		rc = jfinish(m, fh->jid, &r);
+		s3b_files_record_from(&r, m, fh->path + 1, fh->b, fh->key, fh->started, &res,
+				      pc.paired ? &pc.src : NULL, S3B_ST_VERIFIED);
+		rc = s3b_files_jfinish(m, fh->jid, &r);
 		fh->jid = 0;
 		if (rc) {
 			fh->sticky_err = EIO;
@@ -1193,97 +862,6 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 							    : " (source ETag not comparable)")
 			: "",
 	      res.error[0] ? "; " : "", res.error);
-	return 0;
-}
-
-static void parked_free(struct s3b_parked *p)
-{
-	if (p->writer)
-		s3b_writer_close(p->writer); /* aborts an uncommitted upload */
-	s3_meta_free(&p->meta);
-	free(p->path);
-	free(p->final_key);
-	free(p);
-}
-
-/* A parked file that will never be committed: recorded, aborted, freed. */
-static void parked_abandon(struct s3b_mount *m, struct s3b_parked *p, const char *why)
-{
-	struct s3b_obj_record r;
-
-	record_from(&r, m, p->path + 1, p->b, p->final_key, p->started, NULL, NULL, S3B_ST_FAILED);
-	r.error = why;
-	jfinish(m, p->jid, &r);
-	parked_free(p);
-}
-
-/* Close of an rsync temporary file: upload everything, keep the commit for
- * the rename.  Caller holds fh->lock. */
-static int park_locked(struct s3b_mount *m, struct s3b_fh *fh)
-{
-	struct s3b_parked *p, *stale = NULL, **pp;
-	struct s3b_node n;
-	uint64_t now = mono_ms();
-	int rc = s3b_writer_flush(fh->writer);
-
-	if (rc) {
-		LOG_E("%s/%s: upload failed: %s", fh->b->spec.name, fh->key, strerror(rc));
-		fh->sticky_err = EIO;
-		return EIO;
-	}
-	p = calloc(1, sizeof(*p));
-	if (!p || !(p->path = strdup(fh->path)) || s3b_meta_copy(&p->meta, &fh->meta)) {
-		if (p)
-			parked_free(p);
-		return ENOMEM;
-	}
-	rc = s3b_writer_set_meta(fh->writer, &p->meta);
-	if (rc) {
-		parked_free(p);
-		return rc;
-	}
-	p->b = fh->b;
-	pthread_mutex_lock(&m->open_lock);
-	p->suspect = fh->suspect;
-	pthread_mutex_unlock(&m->open_lock);
-	p->jid = fh->jid;
-	p->started = fh->started;
-	fh->jid = 0;
-	p->opened_ms = fh->opened_ms;
-	p->writer_pgid = fh->writer_pgid;
-	p->final_key = fh->final_key;
-	fh->final_key = NULL;
-	p->writer = fh->writer;
-	p->size = s3b_writer_size(fh->writer);
-	p->parked_ms = now;
-	fh->writer = NULL;
-	fh->dirty = false;
-	pthread_mutex_lock(&m->open_lock);
-	/* rsync renames at once; one parked for 10 minutes was abandoned */
-	for (pp = &m->parked; *pp;) {
-		if (now - (*pp)->parked_ms > 600000) {
-			struct s3b_parked *old = *pp;
-
-			*pp = old->next;
-			old->next = stale;
-			stale = old;
-		} else {
-			pp = &(*pp)->next;
-		}
-	}
-	p->next = m->parked;
-	m->parked = p;
-	pthread_mutex_unlock(&m->open_lock);
-	while (stale) {
-		struct s3b_parked *next = stale->next;
-
-		LOG_W("%s: %s was never renamed; its upload is aborted", stale->b->spec.name,
-		      stale->path);
-		parked_abandon(m, stale, "never renamed");
-		stale = next;
-	}
-	s3b_node_written(&n, p->size, "", &p->meta);
-	s3b_dircache_put(m->dc, fh->b->index, fh->key, &n, true);
 	return 0;
 }
 
@@ -1334,206 +912,11 @@ int s3b_file_flush(struct s3b_mount *m, struct s3b_fh *fh)
 	if (defer_flush(m, fh))
 		rc = 0;
 	else if (fh->final_key && fh->writer && fh->dirty && !fh->bridge_pending)
-		rc = park_locked(m, fh);
+		rc = s3b_park_locked(m, fh);
 	else
 		rc = commit_locked(m, fh);
 	pthread_mutex_unlock(&fh->lock);
 	return rc;
-}
-
-/* Take path's parked entry out of the table (caller owns it), or NULL. */
-static struct s3b_parked *parked_take(struct s3b_mount *m, const char *path)
-{
-	struct s3b_parked **pp, *p = NULL;
-
-	pthread_mutex_lock(&m->open_lock);
-	for (pp = &m->parked; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->path, path) == 0) {
-			p = *pp;
-			*pp = p->next;
-			break;
-		}
-	pthread_mutex_unlock(&m->open_lock);
-	return p;
-}
-
-static void parked_put_back(struct s3b_mount *m, struct s3b_parked *p)
-{
-	pthread_mutex_lock(&m->open_lock);
-	p->next = m->parked;
-	m->parked = p;
-	pthread_mutex_unlock(&m->open_lock);
-}
-
-int s3b_parked_getattr(struct s3b_mount *m, const char *path, struct stat *st)
-{
-	struct s3b_node n;
-	int rc = ENOENT;
-
-	if (!m->parked)
-		return ENOENT;
-	pthread_mutex_lock(&m->open_lock);
-	for (struct s3b_parked *p = m->parked; p; p = p->next)
-		if (strcmp(p->path, path) == 0) {
-			memset(&n, 0, sizeof(n));
-			n.is_file = true;
-			n.size = p->size;
-			s3b_meta_parse(&p->meta, &n.pm);
-			n.has_meta = true;
-			rc = 0;
-			break;
-		}
-	pthread_mutex_unlock(&m->open_lock);
-	if (!rc)
-		s3b_node_stat(m, &n, false, st);
-	return rc;
-}
-
-int s3b_parked_set_posix(struct s3b_mount *m, const char *path, const struct s3b_posix_meta *pm)
-{
-	struct s3b_parked *p = m->parked ? parked_take(m, path) : NULL;
-	struct s3b_posix_meta cur;
-	int rc;
-
-	if (!p)
-		return ENOENT;
-	s3b_meta_parse(&p->meta, &cur);
-	if (pm->has_mode)
-		cur.has_mode = true, cur.mode = S_IFREG | (pm->mode & 07777);
-	if (pm->has_uid)
-		cur.has_uid = true, cur.uid = pm->uid;
-	if (pm->has_gid)
-		cur.has_gid = true, cur.gid = pm->gid;
-	if (pm->has_mtime)
-		cur.has_mtime = true, cur.mtime = pm->mtime;
-	rc = s3b_meta_apply(&p->meta, &cur);
-	if (!rc)
-		rc = s3b_writer_set_meta(p->writer, &p->meta);
-	parked_put_back(m, p);
-	return rc;
-}
-
-int s3b_parked_unlink(struct s3b_mount *m, const char *path)
-{
-	struct s3b_parked *p = m->parked ? parked_take(m, path) : NULL;
-	struct s3b_path pp;
-
-	if (!p)
-		return ENOENT;
-	if (s3b_path_resolve(m, path, &pp) == 0) {
-		s3b_dircache_forget(m->dc, p->b->index, pp.key);
-		s3b_path_free(&pp);
-	}
-	parked_abandon(m, p, "the temporary file was removed before its rename");
-	return 0;
-}
-
-/* The mount path (without the leading '/') of key in bucket b. */
-static void sprintf_path(char *out, const struct s3b_bucket *b, const char *key)
-{
-	size_t pl = strlen(b->spec.prefix), nl = strlen(b->spec.name);
-	const char *rel = strncmp(key, b->spec.prefix, pl) == 0 ? key + pl : key;
-
-	memcpy(out, b->spec.name, nl);
-	out[nl] = '/';
-	memcpy(out + nl + 1, rel, strlen(rel) + 1);
-}
-
-int s3b_parked_rename(struct s3b_mount *m, const char *from, struct s3b_bucket *to_b,
-		      const char *to_key)
-{
-	struct s3b_parked *p = m->parked ? parked_take(m, from) : NULL;
-	struct precommit_ctx pc = { .m = m, .key = to_key };
-	struct s3b_write_result res;
-	struct s3b_path fp;
-	struct s3b_node n;
-	const char *key;
-	int rc;
-
-	if (!p)
-		return ENOENT;
-	pc.pgid = p->writer_pgid;
-	pc.since = p->opened_ms;
-	pc.suspect = &p->suspect;
-	/* the upload was created under the predicted name; a single PUT can go
-	 * anywhere in the same bucket */
-	key = (to_b == p->b && (!s3b_writer_started(p->writer) || strcmp(to_key, p->final_key) == 0))
-		      ? to_key : p->final_key;
-	memset(&res, 0, sizeof(res));
-	s3b_writer_set_precommit(p->writer, precommit, &pc);
-	rc = s3b_writer_commit(p->writer, key, &res);
-	if (!rc && s3b_writer_meta_stale(p->writer))
-		rc = s3b_obj_copy(p->b, key, p->b, key, res.size, &p->meta, res.etag);
-	if (!rc && m->conf.verify == S3B_VERIFY_READBACK) {
-		struct s3b_fh tmp = { .b = p->b, .key = (char *)key };
-
-		rc = readback(m, &tmp, res.size, res.etag, res.digests.sha256);
-		if (rc)
-			res.verdict = S3B_ETAG_MISMATCH;
-	}
-	if (!rc && (to_b != p->b || strcmp(key, to_key) != 0)) {
-		/* renamed elsewhere than rsync's pattern says: move it there */
-		rc = s3b_obj_copy(p->b, key, to_b, to_key, res.size, NULL, res.etag);
-		if (!rc)
-			rc = s3_delete_object(p->b->client, key, NULL);
-	}
-	if (s3b_path_resolve(m, from, &fp) == 0) {
-		s3b_dircache_forget(m->dc, p->b->index, fp.key);
-		s3b_path_free(&fp);
-	}
-	char *to_path = malloc(strlen(to_b->spec.name) + strlen(to_key) + 2);
-	struct s3b_obj_record r;
-
-	if (to_path)
-		sprintf_path(to_path, to_b, to_key);
-	if (rc) {
-		LOG_E("%s/%s: NOT verified, the write failed: %s", to_b->spec.name, to_key,
-		      res.error[0] ? res.error : strerror(rc));
-		if (res.verdict == S3B_ETAG_MISMATCH && !pc.refused)
-			s3_delete_object(p->b->client, key, NULL);
-		s3b_dircache_forget(m->dc, to_b->index, to_key);
-		if (!res.error[0])
-			snprintf(res.error, sizeof(res.error), "%s", strerror(rc));
-		record_from(&r, m, to_path ? to_path : p->path + 1, to_b, to_key, p->started, &res,
-			    pc.paired ? &pc.src : NULL,
-			    res.verdict == S3B_ETAG_MISMATCH ? S3B_ST_MISMATCH : S3B_ST_FAILED);
-		jfinish(m, p->jid, &r);
-		free(to_path);
-		parked_free(p);
-		return EIO;
-	}
-	s3b_node_written(&n, res.size, res.etag, &p->meta);
-	s3b_dircache_put(m->dc, to_b->index, to_key, &n, true);
-	record_from(&r, m, to_path ? to_path : p->path + 1, to_b, to_key, p->started, &res,
-		    pc.paired ? &pc.src : NULL, S3B_ST_VERIFIED);
-	rc = jfinish(m, p->jid, &r);
-	free(to_path);
-	if (rc) {
-		parked_free(p);
-		return EIO;
-	}
-	LOG_I("%s/%s: verified, %llu bytes, %u part(s), ETag %s (rsync)%s%s", to_b->spec.name,
-	      to_key, (unsigned long long)res.size, res.parts, res.etag,
-	      pc.paired ? ", source " : "", pc.paired ? pc.src.key : "");
-	parked_free(p);
-	return 0;
-}
-
-void s3b_parked_abort_all(struct s3b_mount *m)
-{
-	struct s3b_parked *p;
-
-	pthread_mutex_lock(&m->open_lock);
-	p = m->parked;
-	m->parked = NULL;
-	pthread_mutex_unlock(&m->open_lock);
-	while (p) {
-		struct s3b_parked *next = p->next;
-
-		LOG_W("%s: %s was never renamed; its upload is aborted", p->b->spec.name, p->path);
-		parked_abandon(m, p, "never renamed before the unmount");
-		p = next;
-	}
 }
 
 int s3b_file_fsync(struct s3b_mount *m, struct s3b_fh *fh)
@@ -1558,10 +941,10 @@ void s3b_file_release(struct s3b_mount *m, struct s3b_fh *fh)
 
 			LOG_W("%s/%s: abandoned by rsync; its upload is aborted", fh->b->spec.name,
 			      fh->key);
-			record_from(&r, m, fh->path + 1, fh->b, fh->final_key, fh->started, NULL, NULL,
-				    S3B_ST_FAILED);
+			s3b_files_record_from(&r, m, fh->path + 1, fh->b, fh->final_key,
+					      fh->started, NULL, NULL, S3B_ST_FAILED);
 			r.error = "abandoned: the writer never closed the file properly";
-			jfinish(m, fh->jid, &r);
+			s3b_files_jfinish(m, fh->jid, &r);
 			fh->jid = 0;
 			s3b_writer_close(fh->writer);
 			fh->writer = NULL;
@@ -1607,7 +990,7 @@ int s3b_file_truncate(struct s3b_mount *m, struct s3b_fh *fh, off_t size)
 	if (!fh->writable)
 		rc = EBADF;
 	else if (fh->bridge_pending)
-		rc = bridge_materialize(m, fh);
+		rc = s3b_bridge_materialize(m, fh);
 	else if (!fh->writer)
 		rc = attach_writer(m, fh, size > 0);
 	if (!rc)
@@ -1615,7 +998,7 @@ int s3b_file_truncate(struct s3b_mount *m, struct s3b_fh *fh, off_t size)
 	if (!rc) {
 		fh->dirty = true;
 		fh->bridged = false;
-		jbegin(m, fh);
+		s3b_files_jbegin(m, fh);
 	}
 	pthread_mutex_unlock(&fh->lock);
 	return rc;
@@ -1665,7 +1048,7 @@ int s3b_file_set_posix(struct s3b_mount *m, struct s3b_fh *fh, const struct s3b_
 	rc = s3b_meta_apply(&fh->meta, &cur);
 	/* rsync's temporary file passes through mode 0600 on its way to the
 	 * source's attributes: the writer keeps the predicted ones until the
-	 * file is parked (see park_locked) */
+	 * file is parked (see s3b_park_locked) */
 	if (!rc && fh->writer && !fh->final_key)
 		rc = s3b_writer_set_meta(fh->writer, &fh->meta);
 	if (!rc && !fh->writer && !fh->dirty) {

@@ -1,5 +1,6 @@
 /*
- * fs/fsint.h — the helpers behind the FUSE callbacks (files.c, objops.c).
+ * fs/fsint.h — the helpers behind the FUSE callbacks (files.c, bridgecopy.c,
+ * parked.c, objops.c).
  * Each returns 0 or a positive errno; fsops.c negates at the one place.
  * Internal to fs/.
  */
@@ -16,7 +17,7 @@
 #include "mount.h"
 #include "nodes.h"
 
-/* ---- files.c: open files ---- */
+/* ---- files.c: open files (bridgecopy.c and parked.c where said) ---- */
 int s3b_file_open(struct s3b_mount *m, const char *path, int flags, struct s3b_fh **out);
 /* open(O_CREAT): a new object, or the existing one opened as open(2) would.
  * pid: the caller (rsync's temporary files are recognised by name and
@@ -24,7 +25,7 @@ int s3b_file_open(struct s3b_mount *m, const char *path, int flags, struct s3b_f
 int s3b_file_create(struct s3b_mount *m, const char *path, int flags, mode_t mode, uid_t uid,
 		    gid_t gid, pid_t pid, struct s3b_fh **out);
 
-/* Parked rsync temporary files (see struct s3b_parked).  Each returns
+/* parked.c: rsync's temporary files (see struct s3b_parked).  Each returns
  * ENOENT when path is not parked, so callers fall through to the normal
  * path. */
 int s3b_parked_getattr(struct s3b_mount *m, const char *path, struct stat *st);
@@ -52,7 +53,7 @@ int s3b_file_getattr(struct s3b_mount *m, struct s3b_fh *fh, struct stat *st);
 /* The open file at path, if any, with a reference (s3b_file_unref). */
 struct s3b_fh *s3b_file_find(struct s3b_mount *m, const char *path);
 void s3b_file_unref(struct s3b_mount *m, struct s3b_fh *fh);
-/* copy_file_range between two files of the mount: a bridge copy inside the
+/* bridgecopy.c: copy_file_range between two files of the mount, a bridge copy inside the
  * daemon, done when the destination is flushed (so that metadata set
  * before close is stored with it).  *copied is what the caller may count
  * as copied; EOPNOTSUPP makes cp fall back to read and write. */

@@ -11,7 +11,7 @@
  * parts go `parallel` at a time.  The upload is created and finished
  * through the destination's journaled store, so a crash leaves no orphan.
  *
- * Not here: deciding whether to copy server-side (files.c), renames
+ * Not here: deciding whether to copy server-side (bridgecopy.c), renames
  * (objops.c), the journal record of the result.
  */
 #ifndef S3B_SERVERCOPY_H
