@@ -8,7 +8,7 @@
  * What it does not do: no formatting (report.c), no S3 (the mount aborts
  * the orphan uploads it is given), no policy about what a status means.
  *
- * Schema (PRAGMA application_id = 0x5333424a "S3BJ", user_version = 1):
+ * Schema (PRAGMA application_id = 0x5333424a "S3BJ", user_version = 2):
  *
  *   objects   one row per record: an object the mount began writing.
  *     id         INTEGER PRIMARY KEY, assigned by the process (max at open,
@@ -23,6 +23,10 @@
  *     part_size, parts (0: single PUT), status (text), error, attempts
  *     started, ended        nanoseconds since the epoch; NULL: unknown
  *     latest     1 on the record with the highest id of its path, else 0
+ *     mode, uid, gid, mtime   what was stored with the object (S3 user
+ *                metadata: st_mode with its type bits, owner, mtime in
+ *                nanoseconds since the epoch); NULL: not stored, or a
+ *                version-1 record
  *   uploads   multipart uploads begun and not yet completed or aborted:
  *     id, run, endpoint, bucket, key, upload_id, begun (ns)
  *   counters  per status: objects and bytes of the latest records
@@ -37,6 +41,13 @@
  *   recovery; uploads(upload_id).
  *   Triggers on objects keep counters and totals (insert, update, delete),
  *   so a summary of a million records reads six small rows.
+ *
+ * Versions: 1 lacked objects.mode/uid/gid/mtime.  The writer upgrades a
+ * version-1 file at open, in the transaction of recovery (four ALTER TABLE
+ * ADD COLUMN, then user_version = 2: all or nothing), so the columns come
+ * last in both layouts.  Views read a version-1 file as it is: their
+ * statements are chosen by version (vsql[]), NULL for the missing columns.
+ * A version newer than JOURNAL_VERSION is refused (ENOTSUP).
  *
  * The state machine of a record (status column):
  *
@@ -80,6 +91,11 @@
  *      of ours and see a committed snapshot.
  *   6. Orphans are the uploads rows of earlier runs (run < this run); this
  *      run's in-flight uploads are never returned as orphans.
+ *   7. A schema upgrade (version 1 -> 2) is part of the open transaction
+ *      of invariant 4: a crash during it leaves a version-1 file, which the
+ *      next open upgrades again; no connection of ours writes a record to
+ *      a file it has not upgraded (the writer's statements and the lookup
+ *      connection's are prepared after that commit).
  */
 #include "journal.h"
 #include "journal_impl.h"
@@ -100,7 +116,7 @@
 #include "log.h"
 
 #define JOURNAL_APP_ID 0x5333424a /* "S3BJ" */
-#define JOURNAL_VERSION 1
+#define JOURNAL_VERSION 2
 #define BUSY_TIMEOUT_MS 10000
 #define DEFAULT_QUEUE 4096
 
@@ -120,7 +136,8 @@ static const char schema_sql[] =
 	"  ('pending','verified','failed','mismatch','interrupted')),"
 	" error TEXT, attempts INTEGER NOT NULL,"
 	" started INTEGER, ended INTEGER,"
-	" latest INTEGER NOT NULL DEFAULT 0);"
+	" latest INTEGER NOT NULL DEFAULT 0,"
+	" mode INTEGER, uid INTEGER, gid INTEGER, mtime INTEGER);"
 	"CREATE INDEX objects_path ON objects(path, id);"
 	"CREATE INDEX objects_dst ON objects(dst_bucket, dst_key, id);"
 	"CREATE INDEX objects_latest ON objects(status, id) WHERE latest = 1;"
@@ -172,46 +189,61 @@ static const char schema_sql[] =
 	" UPDATE totals SET records = records - 1;"
 	"END;"
 	"PRAGMA application_id = 1395868234;" /* JOURNAL_APP_ID */
-	"PRAGMA user_version = 1;";           /* JOURNAL_VERSION */
+	"PRAGMA user_version = 2;";           /* JOURNAL_VERSION */
+
+/* Version 1 -> 2, inside the writer's open transaction (init_db). */
+static const char sql_upgrade_v1[] =
+	"ALTER TABLE objects ADD COLUMN mode INTEGER;"
+	"ALTER TABLE objects ADD COLUMN uid INTEGER;"
+	"ALTER TABLE objects ADD COLUMN gid INTEGER;"
+	"ALTER TABLE objects ADD COLUMN mtime INTEGER;"
+	"PRAGMA user_version = 2;";
 
 _Static_assert(JOURNAL_APP_ID == 1395868234, "schema_sql spells the application id");
-_Static_assert(JOURNAL_VERSION == 1, "schema_sql spells the schema version");
+_Static_assert(JOURNAL_VERSION == 2, "schema_sql and sql_upgrade_v1 spell the schema version");
 
-/* The columns of a full record, in the order of enum col. */
-#define RECORD_COLS                                                              \
+/* The columns of a full record, in the order of enum col: those of every
+ * version, then the stored attributes (version 2), which a version-1 file
+ * lacks and reads as NULL. */
+#define RECORD_COLS_BASE                                                         \
 	"id, path, src_bucket, src_key, src_etag, src_size, dst_bucket, dst_key," \
 	" dst_etag, size, md5, sha256, crc32c, part_size, parts, status, error,"  \
 	" attempts, started, ended"
+#define RECORD_COLS RECORD_COLS_BASE ", mode, uid, gid, mtime"
+#define RECORD_COLS_V1 RECORD_COLS_BASE ", NULL, NULL, NULL, NULL"
 
 enum col {
 	C_ID, C_PATH, C_SRC_BUCKET, C_SRC_KEY, C_SRC_ETAG, C_SRC_SIZE, C_DST_BUCKET,
 	C_DST_KEY, C_DST_ETAG, C_SIZE, C_MD5, C_SHA256, C_CRC32C, C_PART_SIZE, C_PARTS,
-	C_STATUS, C_ERROR, C_ATTEMPTS, C_STARTED, C_ENDED, C_N
+	C_STATUS, C_ERROR, C_ATTEMPTS, C_STARTED, C_ENDED, C_MODE, C_UID, C_GID, C_MTIME,
+	C_N
 };
 
 /* ---- the writer's statements (writer connection, writer thread) ------ */
 
 enum wstmt {
 	W_BEGIN, W_COMMIT, W_ROLLBACK, W_INSERT, W_PATH_OF, W_FINISH, W_RELATEST,
-	W_UPLOAD_BEGUN, W_UPLOAD_ENDED, W_N
+	W_UPLOAD_BEGUN, W_UPLOAD_ENDED, W_SET_ATTRS, W_N
 };
 
-/* ?1 id, ?2 run, ?3 path, ?4..?21 the record (bind_record's order). */
+/* ?1 id, ?2 run, ?3 path, ?4..?25 the record (bind_record's order). */
 static const char *const wsql[W_N] = {
 	[W_BEGIN] = "BEGIN IMMEDIATE",
 	[W_COMMIT] = "COMMIT",
 	[W_ROLLBACK] = "ROLLBACK",
 	[W_INSERT] = "INSERT INTO objects (id, run, path, src_bucket, src_key, src_etag,"
 		     " src_size, dst_bucket, dst_key, dst_etag, size, md5, sha256, crc32c,"
-		     " part_size, parts, status, error, attempts, started, ended, latest)"
+		     " part_size, parts, status, error, attempts, started, ended, latest,"
+		     " mode, uid, gid, mtime)"
 		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-		     " ?15, ?16, ?17, ?18, ?19, ?20, ?21, 1)",
+		     " ?15, ?16, ?17, ?18, ?19, ?20, ?21, 1, ?22, ?23, ?24, ?25)",
 	[W_PATH_OF] = "SELECT path FROM objects WHERE id = ?1",
 	[W_FINISH] = "UPDATE objects SET path = ?3, src_bucket = ?4, src_key = ?5,"
 		     " src_etag = ?6, src_size = ?7, dst_bucket = ?8, dst_key = ?9,"
 		     " dst_etag = ?10, size = ?11, md5 = ?12, sha256 = ?13, crc32c = ?14,"
 		     " part_size = ?15, parts = ?16, status = ?17, error = ?18,"
-		     " attempts = ?19, started = ?20, ended = ?21 WHERE id = ?1",
+		     " attempts = ?19, started = ?20, ended = ?21, mode = ?22, uid = ?23,"
+		     " gid = ?24, mtime = ?25 WHERE id = ?1",
 	/* Give `latest` to the highest id of path ?1 and take it from the
 	 * others; touches only rows whose flag changes. */
 	[W_RELATEST] = "UPDATE objects SET latest = (id = (SELECT max(id) FROM objects"
@@ -220,6 +252,10 @@ static const char *const wsql[W_N] = {
 	[W_UPLOAD_BEGUN] = ("INSERT INTO uploads (run, endpoint, bucket, key, upload_id, begun)"
 			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
 	[W_UPLOAD_ENDED] = "DELETE FROM uploads WHERE upload_id = ?1",
+	/* ?1 dst_bucket, ?2 dst_key, ?3 dst_etag, ?4..?7 mode, uid, gid, mtime */
+	[W_SET_ATTRS] = "UPDATE objects SET dst_etag = ?3, mode = ?4, uid = ?5, gid = ?6,"
+			" mtime = ?7 WHERE id = (SELECT max(id) FROM objects"
+			" WHERE dst_bucket = ?1 AND dst_key = ?2) AND status = 'verified'",
 };
 
 /* Statements of open-time work, run once (not kept). */
@@ -254,11 +290,17 @@ static const char sql_store_check[] =
 
 /* ---- the journal handle's reader (lookup, orphans) ------------------- */
 
-enum rstmt { R_LOOKUP, R_ORPHANS, R_N };
+/* Prepared after the writer's open upgraded the file: always version 2. */
+enum rstmt { R_LOOKUP, R_ATTRS, R_HAS_BUCKET, R_ORPHANS, R_N };
 
 static const char *const rsql[R_N] = {
 	[R_LOOKUP] = "SELECT " RECORD_COLS " FROM objects"
 		     " WHERE dst_bucket = ?1 AND dst_key = ?2 ORDER BY id DESC LIMIT 1",
+	/* the same probe of objects_dst, seven columns (a listing asks for
+	 * every name of a directory) */
+	[R_ATTRS] = "SELECT status, dst_etag, size, mode, uid, gid, mtime FROM objects"
+		    " WHERE dst_bucket = ?1 AND dst_key = ?2 ORDER BY id DESC LIMIT 1",
+	[R_HAS_BUCKET] = "SELECT 1 FROM objects WHERE dst_bucket = ?1 LIMIT 1",
 	[R_ORPHANS] = "SELECT endpoint, bucket, key, upload_id FROM uploads"
 		      " WHERE run < ?1 ORDER BY id",
 };
@@ -271,42 +313,52 @@ enum vstmt {
 	V_CHILD_FIRST, V_CHILD_RANGE, V_N
 };
 
-static const char *const vsql[V_N] = {
-	[V_COUNTERS] = "SELECT status, objects, bytes FROM counters",
-	[V_TOTALS] = "SELECT runs, records, first_start, last_end FROM totals WHERE one = 1",
-	[V_UPLOADS] = "SELECT count(*) FROM uploads",
-	[V_CHECK] = "SELECT ran, missing, extra, differ, unverified FROM checks"
-		    " ORDER BY id DESC LIMIT 1",
-	[V_CHECK_TEXT] = "SELECT text FROM checks ORDER BY id DESC LIMIT 1",
-	[V_ALL] = "SELECT " RECORD_COLS " FROM objects ORDER BY id",
-	[V_VERIFIED] = "SELECT " RECORD_COLS " FROM objects"
-		       " WHERE latest = 1 AND status = 'verified' ORDER BY id",
-	/* the SUMS files: five columns, not twenty (a third faster) */
-	[V_DIGESTS] = "SELECT id, path, md5, sha256, crc32c FROM objects"
-		      " WHERE latest = 1 AND status = 'verified' AND sha256 IS NOT NULL"
-		      " ORDER BY id",
-	[V_BAD] = "SELECT " RECORD_COLS " FROM objects WHERE latest = 1 AND status IN"
-		  " ('failed', 'mismatch', 'interrupted') ORDER BY status, id",
-	[V_PENDING] = "SELECT " RECORD_COLS " FROM objects"
-		      " WHERE latest = 1 AND status = 'pending' ORDER BY id",
-	/* the newest ?1 of each bad status by index, then the newest ?1 of
-	 * those: reads 3 * ?1 rows however many failed */
-	[V_LAST_BAD] = "SELECT " RECORD_COLS " FROM objects WHERE id IN ("
-		       " SELECT id FROM (SELECT id FROM objects WHERE latest = 1"
-		       "  AND status = 'failed' ORDER BY id DESC LIMIT ?1)"
-		       " UNION ALL SELECT id FROM (SELECT id FROM objects WHERE latest = 1"
-		       "  AND status = 'mismatch' ORDER BY id DESC LIMIT ?1)"
-		       " UNION ALL SELECT id FROM (SELECT id FROM objects WHERE latest = 1"
-		       "  AND status = 'interrupted' ORDER BY id DESC LIMIT ?1))"
-		       " ORDER BY id DESC LIMIT ?1",
-	[V_PATH] = "SELECT " RECORD_COLS " FROM objects WHERE path = ?1"
-		   " ORDER BY id DESC LIMIT 1",
-	/* The first path at or after ?1 (and before ?2): the objects/ tree
-	 * walks the path index by seeks, one per name, not one per record. */
-	[V_CHILD_FIRST] = "SELECT path FROM objects WHERE path >= ?1 ORDER BY path LIMIT 1",
-	[V_CHILD_RANGE] = "SELECT path FROM objects WHERE path >= ?1 AND path < ?2"
-			  " ORDER BY path LIMIT 1",
+/* Indexed by version: a version-1 file (which a view reads without
+ * upgrading it) has no attribute columns; its record statements select
+ * NULL in their place.  COLS is the column list of a full record. */
+#define VIEW_SQL(COLS)                                                                        \
+	{                                                                                     \
+	[V_COUNTERS] = "SELECT status, objects, bytes FROM counters",                         \
+	[V_TOTALS] = "SELECT runs, records, first_start, last_end FROM totals WHERE one = 1", \
+	[V_UPLOADS] = "SELECT count(*) FROM uploads",                                         \
+	[V_CHECK] = "SELECT ran, missing, extra, differ, unverified FROM checks"              \
+		    " ORDER BY id DESC LIMIT 1",                                              \
+	[V_CHECK_TEXT] = "SELECT text FROM checks ORDER BY id DESC LIMIT 1",                  \
+	[V_ALL] = "SELECT " COLS " FROM objects ORDER BY id",                                 \
+	[V_VERIFIED] = "SELECT " COLS " FROM objects"                                         \
+		       " WHERE latest = 1 AND status = 'verified' ORDER BY id",               \
+	/* the SUMS files: five columns, not 24 (a third faster) */                           \
+	[V_DIGESTS] = "SELECT id, path, md5, sha256, crc32c FROM objects"                     \
+		      " WHERE latest = 1 AND status = 'verified' AND sha256 IS NOT NULL"      \
+		      " ORDER BY id",                                                         \
+	[V_BAD] = "SELECT " COLS " FROM objects WHERE latest = 1 AND status IN"               \
+		  " ('failed', 'mismatch', 'interrupted') ORDER BY status, id",               \
+	[V_PENDING] = "SELECT " COLS " FROM objects"                                          \
+		      " WHERE latest = 1 AND status = 'pending' ORDER BY id",                 \
+	/* the newest ?1 of each bad status by index, then the newest ?1 of                   \
+	 * those: reads 3 * ?1 rows however many failed */                                    \
+	[V_LAST_BAD] = "SELECT " COLS " FROM objects WHERE id IN ("                           \
+		       " SELECT id FROM (SELECT id FROM objects WHERE latest = 1"             \
+		       "  AND status = 'failed' ORDER BY id DESC LIMIT ?1)"                   \
+		       " UNION ALL SELECT id FROM (SELECT id FROM objects WHERE latest = 1"   \
+		       "  AND status = 'mismatch' ORDER BY id DESC LIMIT ?1)"                 \
+		       " UNION ALL SELECT id FROM (SELECT id FROM objects WHERE latest = 1"   \
+		       "  AND status = 'interrupted' ORDER BY id DESC LIMIT ?1))"             \
+		       " ORDER BY id DESC LIMIT ?1",                                          \
+	[V_PATH] = "SELECT " COLS " FROM objects WHERE path = ?1"                             \
+		   " ORDER BY id DESC LIMIT 1",                                               \
+	/* The first path at or after ?1 (and before ?2): the objects/ tree                   \
+	 * walks the path index by seeks, one per name, not one per record. */                \
+	[V_CHILD_FIRST] = "SELECT path FROM objects WHERE path >= ?1 ORDER BY path LIMIT 1",  \
+	[V_CHILD_RANGE] = "SELECT path FROM objects WHERE path >= ?1 AND path < ?2"           \
+			  " ORDER BY path LIMIT 1",                                           \
+}
+
+static const char *const vsql[2][V_N] = {
+	[0] = VIEW_SQL(RECORD_COLS_V1),
+	[1] = VIEW_SQL(RECORD_COLS),
 };
+_Static_assert(JOURNAL_VERSION == 2, "one vsql row per version");
 
 /* ---- status names ---------------------------------------------------- */
 
@@ -376,6 +428,13 @@ static struct timespec ns_to_ts(int64_t ns)
 	return ts;
 }
 
+/* Whether ts fits in int64 nanoseconds (about 1678 to 2262). */
+static bool ts_fits_ns(struct timespec ts)
+{
+	return ts.tv_sec > INT64_MIN / 1000000000 + 1 && ts.tv_sec < INT64_MAX / 1000000000 - 1 &&
+	       ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000;
+}
+
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -432,7 +491,7 @@ static int bind_time(sqlite3_stmt *st, int idx, struct timespec ts)
 	return sqlite3_bind_int64(st, idx, ts_to_ns(ts));
 }
 
-/* Bind a record as ?3..?21 (W_INSERT and W_FINISH share the numbering).
+/* Bind a record as ?3..?25 (W_INSERT and W_FINISH share the numbering).
  * The hex buffers must outlive the step. */
 struct hexbufs {
 	char md5[33], sha256[65], crc32c[9];
@@ -469,6 +528,12 @@ static int bind_record(sqlite3_stmt *st, const struct s3b_obj_record *r, struct 
 	rc |= sqlite3_bind_int64(st, 19, r->attempts);
 	rc |= bind_time(st, 20, r->started);
 	rc |= bind_time(st, 21, r->ended);
+	rc |= r->has_mode ? sqlite3_bind_int64(st, 22, r->mode) : sqlite3_bind_null(st, 22);
+	rc |= r->has_uid ? sqlite3_bind_int64(st, 23, r->uid) : sqlite3_bind_null(st, 23);
+	rc |= r->has_gid ? sqlite3_bind_int64(st, 24, r->gid) : sqlite3_bind_null(st, 24);
+	/* an mtime int64 nanoseconds cannot hold is not stored (read: absent) */
+	rc |= r->has_mtime && ts_fits_ns(r->mtime) ? sqlite3_bind_int64(st, 25, ts_to_ns(r->mtime))
+						   : sqlite3_bind_null(st, 25);
 	return rc;
 }
 
@@ -526,6 +591,14 @@ static void row_from_stmt(sqlite3_stmt *st, struct s3b_jrow *row, bool decode)
 	r->started = t ? ns_to_ts(t) : (struct timespec){0};
 	t = col_int_or(st, C_ENDED, 0);
 	r->ended = t ? ns_to_ts(t) : (struct timespec){0};
+	if ((r->has_mode = sqlite3_column_type(st, C_MODE) != SQLITE_NULL))
+		r->mode = (uint32_t)sqlite3_column_int64(st, C_MODE);
+	if ((r->has_uid = sqlite3_column_type(st, C_UID) != SQLITE_NULL))
+		r->uid = (uint32_t)sqlite3_column_int64(st, C_UID);
+	if ((r->has_gid = sqlite3_column_type(st, C_GID) != SQLITE_NULL))
+		r->gid = (uint32_t)sqlite3_column_int64(st, C_GID);
+	if ((r->has_mtime = sqlite3_column_type(st, C_MTIME) != SQLITE_NULL))
+		r->mtime = ns_to_ts(sqlite3_column_int64(st, C_MTIME));
 }
 
 static int prepare_all(sqlite3 *db, const char *const *sql, sqlite3_stmt **st, size_t n)
@@ -578,15 +651,18 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *out)
 }
 
 /* The file-format check every connection makes first.  0: an s3bridge
- * journal of a version we read; *fresh set when the file is a new, empty
- * database (the writer creates the schema).  ENOENT, EINVAL, ENOTSUP, EIO
- * with why set.  Logs only EIO. */
-static int check_format(sqlite3 *db, const char *path, bool *fresh, char *why, size_t whylen)
+ * journal of a version we read, *version set (1..JOURNAL_VERSION; 0 when
+ * fresh); *fresh set when the file is a new, empty database (the writer
+ * creates the schema).  ENOENT, EINVAL, ENOTSUP, EIO with why set.  Logs
+ * only EIO. */
+static int check_format(sqlite3 *db, const char *path, bool *fresh, int *version, char *why,
+			size_t whylen)
 {
 	int64_t app = 0, ver = 0, objs = 0;
 	int rc;
 
 	*fresh = false;
+	*version = 0;
 	rc = query_int(db, sql_app_id, &app);
 	if (rc == SQLITE_OK)
 		rc = query_int(db, sql_user_version, &ver);
@@ -620,6 +696,7 @@ static int check_format(sqlite3 *db, const char *path, bool *fresh, char *why, s
 		set_why(why, whylen, "%s: not an s3bridge journal (no schema version)", path);
 		return EINVAL;
 	}
+	*version = (int)ver;
 	return 0;
 }
 
@@ -649,7 +726,7 @@ static int open_db(const char *path, int flags, sqlite3 **out, char *why, size_t
 
 /* ---- the journal handle ---------------------------------------------- */
 
-enum op_kind { OP_BEGIN, OP_FINISH, OP_UPLOAD_BEGUN, OP_UPLOAD_ENDED };
+enum op_kind { OP_BEGIN, OP_FINISH, OP_UPLOAD_BEGUN, OP_UPLOAD_ENDED, OP_SET_ATTRS };
 
 /* A queued write.  Every string points into buf, which the op owns. */
 struct jop {
@@ -746,11 +823,15 @@ static int create_private(const char *path, char *why, size_t whylen)
 	return 0;
 }
 
-/* Schema, recovery and this run's number, in one write transaction. */
+/* Schema (or its upgrade), recovery and this run's number, in one write
+ * transaction.  The version is read again inside it: the one check_format
+ * saw was outside any transaction. */
 static int init_db(struct s3b_journal *j, bool fresh, const char *path, char *why, size_t whylen)
 {
 	sqlite3_stmt *st = NULL;
 	char *err = NULL;
+	int64_t ver = 0;
+	bool upgraded = false;
 	int rc;
 
 	rc = exec1(j->db, sql_begin_imm, "begin");
@@ -761,6 +842,25 @@ static int init_db(struct s3b_journal *j, bool fresh, const char *path, char *wh
 		sqlite3_free(err);
 		rc = EIO;
 		goto fail_rollback;
+	}
+	if (query_int(j->db, sql_user_version, &ver) != SQLITE_OK) {
+		rc = sql_fail(j->db, "reading the schema version");
+		goto fail_rollback;
+	}
+	if (ver == 1) {
+		if (sqlite3_exec(j->db, sql_upgrade_v1, NULL, NULL, &err) != SQLITE_OK) {
+			LOG_E("journal: upgrading the schema to version 2: %s",
+			      err ? err : "out of memory");
+			sqlite3_free(err);
+			rc = EIO;
+			goto fail_rollback;
+		}
+		upgraded = true;
+	} else if (ver != JOURNAL_VERSION) {
+		set_why(why, whylen, "%s: journal schema version %lld changed during open", path,
+			(long long)ver);
+		rc = EIO;
+		goto fail_rollback_why;
 	}
 	rc = exec1(j->db, sql_recover, "recovering pending records");
 	if (!rc)
@@ -779,10 +879,14 @@ static int init_db(struct s3b_journal *j, bool fresh, const char *path, char *wh
 	rc = exec1(j->db, sql_commit, "commit");
 	if (rc)
 		goto fail_rollback;
+	if (upgraded)
+		LOG_N("journal: %s: schema upgraded from version 1 to 2 (stored file attributes)",
+		      path);
 	return 0;
 
 fail_rollback:
 	set_why(why, whylen, "%s: %s", path, sqlite3_errmsg(j->db));
+fail_rollback_why:
 	sqlite3_finalize(st);
 	if (!sqlite3_get_autocommit(j->db))
 		exec1(j->db, sql_rollback, "rollback");
@@ -955,6 +1059,17 @@ void s3b_journal_upload_ended(struct s3b_journal *j, const char *upload_id)
 	enqueue(j, &op);
 }
 
+void s3b_journal_set_attrs(struct s3b_journal *j, const struct s3b_obj_record *r)
+{
+	struct jop op;
+
+	if (op_from_record(&op, OP_SET_ATTRS, r)) {
+		mark_lost(j, "attributes");
+		return;
+	}
+	enqueue(j, &op);
+}
+
 /* Step a writer statement to completion and reset it. */
 static int wstep(struct s3b_journal *j, enum wstmt s, const char *what)
 {
@@ -1045,6 +1160,23 @@ static int apply_upload_ended(struct s3b_journal *j, const struct jop *op)
 	return wstep(j, W_UPLOAD_ENDED, "ending an upload");
 }
 
+static int apply_set_attrs(struct s3b_journal *j, const struct jop *op)
+{
+	const struct s3b_obj_record *r = &op->rec;
+	sqlite3_stmt *st = j->w[W_SET_ATTRS];
+	int rc = bind_text(st, 1, r->dst_bucket) | bind_text(st, 2, r->dst_key) |
+		 bind_text(st, 3, r->dst_etag);
+
+	rc |= r->has_mode ? sqlite3_bind_int64(st, 4, r->mode) : sqlite3_bind_null(st, 4);
+	rc |= r->has_uid ? sqlite3_bind_int64(st, 5, r->uid) : sqlite3_bind_null(st, 5);
+	rc |= r->has_gid ? sqlite3_bind_int64(st, 6, r->gid) : sqlite3_bind_null(st, 6);
+	rc |= r->has_mtime && ts_fits_ns(r->mtime) ? sqlite3_bind_int64(st, 7, ts_to_ns(r->mtime))
+						   : sqlite3_bind_null(st, 7);
+	if (rc != SQLITE_OK)
+		return sql_fail(j->db, "bind");
+	return wstep(j, W_SET_ATTRS, "updating stored attributes");
+}
+
 /* One transaction for the whole batch: all of it or none of it. */
 static int commit_batch(struct s3b_journal *j, const struct jop *ops, size_t n)
 {
@@ -1063,6 +1195,9 @@ static int commit_batch(struct s3b_journal *j, const struct jop *ops, size_t n)
 			break;
 		case OP_UPLOAD_ENDED:
 			rc = apply_upload_ended(j, &ops[i]);
+			break;
+		case OP_SET_ATTRS:
+			rc = apply_set_attrs(j, &ops[i]);
 			break;
 		}
 	}
@@ -1170,7 +1305,7 @@ int s3b_journal_open_tuned(const char *path, const struct s3b_journal_tuning *t,
 {
 	struct s3b_journal *j;
 	bool fresh = false;
-	int rc;
+	int version, rc;
 
 	*out = NULL;
 	set_why(why, whylen, "%s", "");
@@ -1205,7 +1340,7 @@ int s3b_journal_open_tuned(const char *path, const struct s3b_journal_tuning *t,
 	rc = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &j->db, why, whylen);
 	if (rc)
 		goto fail;
-	rc = check_format(j->db, path, &fresh, why, whylen);
+	rc = check_format(j->db, path, &fresh, &version, why, whylen);
 	if (rc)
 		goto fail;
 	rc = set_wal(j->db);
@@ -1338,6 +1473,86 @@ out:
 	return rc;
 }
 
+int s3b_journal_stored_attrs(struct s3b_journal *j, const char *dst_bucket, const char *dst_key,
+			     struct s3b_journal_attrs *out)
+{
+	const char *status, *etag;
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&j->rlock);
+	st = j->r[R_ATTRS];
+	if (bind_text(st, 1, dst_bucket) | bind_text(st, 2, dst_key)) {
+		rc = sql_fail(j->rdb, "bind");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		rc = ENOENT;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = sql_fail(j->rdb, "reading stored attributes");
+		goto out;
+	}
+	/* columns: status, dst_etag, size, mode, uid, gid, mtime */
+	status = col_text(st, 0);
+	rc = ENOENT;
+	if (!status || strcmp(status, status_names[S3B_ST_VERIFIED]) != 0)
+		goto out;
+	if ((out->has_mode = sqlite3_column_type(st, 3) != SQLITE_NULL))
+		out->mode = (uint32_t)sqlite3_column_int64(st, 3);
+	if ((out->has_uid = sqlite3_column_type(st, 4) != SQLITE_NULL))
+		out->uid = (uint32_t)sqlite3_column_int64(st, 4);
+	if ((out->has_gid = sqlite3_column_type(st, 5) != SQLITE_NULL))
+		out->gid = (uint32_t)sqlite3_column_int64(st, 5);
+	if ((out->has_mtime = sqlite3_column_type(st, 6) != SQLITE_NULL))
+		out->mtime = ns_to_ts(sqlite3_column_int64(st, 6));
+	if (!out->has_mode && !out->has_uid && !out->has_gid && !out->has_mtime)
+		goto out;
+	etag = col_text(st, 1); /* then its length: the order SQLite asks for */
+	if (etag) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 1);
+
+		if (n < sizeof(out->etag))
+			memcpy(out->etag, etag, n + 1);
+	}
+	out->size = (uint64_t)sqlite3_column_int64(st, 2);
+	rc = 0;
+out:
+	if (rc)
+		memset(out, 0, sizeof(*out));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&j->rlock);
+	return rc;
+}
+
+bool s3b_journal_has_bucket(struct s3b_journal *j, const char *dst_bucket)
+{
+	sqlite3_stmt *st;
+	bool found = false;
+	int rc;
+
+	pthread_mutex_lock(&j->rlock);
+	st = j->r[R_HAS_BUCKET];
+	if (bind_text(st, 1, dst_bucket) != SQLITE_OK) {
+		sql_fail(j->rdb, "bind");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		found = true;
+	else if (rc != SQLITE_DONE)
+		sql_fail(j->rdb, "probing a bucket");
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&j->rlock);
+	return found;
+}
+
 void s3b_journal_uploads_free(struct s3b_journal_upload *u, size_t n)
 {
 	if (!u)
@@ -1411,12 +1626,15 @@ struct s3b_jview {
 	sqlite3_stmt *cur;      /* the scan in progress, or NULL */
 	bool cur_digests;       /* cur is V_DIGESTS (five columns) */
 	bool in_txn;
+	int version;            /* of the file: picks the row of vsql */
 	struct s3b_jtotals totals;
 };
 
 static int vstmt(struct s3b_jview *v, enum vstmt s, sqlite3_stmt **out)
 {
-	if (!v->st[s] && sqlite3_prepare_v2(v->db, vsql[s], -1, &v->st[s], NULL) != SQLITE_OK)
+	const char *sql = vsql[v->version >= 2][s];
+
+	if (!v->st[s] && sqlite3_prepare_v2(v->db, sql, -1, &v->st[s], NULL) != SQLITE_OK)
 		return sql_fail(v->db, "prepare");
 	sqlite3_reset(v->st[s]);
 	sqlite3_clear_bindings(v->st[s]);
@@ -1511,7 +1729,7 @@ int s3b_jview_open(const char *path, struct s3b_jview **out, char *why, size_t w
 		free(v);
 		return rc;
 	}
-	rc = check_format(v->db, path, &fresh, why, whylen);
+	rc = check_format(v->db, path, &fresh, &v->version, why, whylen);
 	if (!rc && fresh) {
 		set_why(why, whylen, "%s: not an s3bridge journal (an empty database)", path);
 		rc = EINVAL;
@@ -1772,12 +1990,12 @@ int s3b_jfile_store_check(const char *path, const char *text, uint64_t missing,
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
 	bool fresh;
-	int rc;
+	int version, rc;
 
 	rc = open_db(path, SQLITE_OPEN_READWRITE, &db, why, sizeof(why));
 	if (rc)
 		return rc;
-	rc = check_format(db, path, &fresh, why, sizeof(why));
+	rc = check_format(db, path, &fresh, &version, why, sizeof(why));
 	if (!rc && fresh)
 		rc = EINVAL;
 	if (rc) {

@@ -49,6 +49,10 @@ struct s3b_obj_record {
 	const char *error;       /* why not verified; never a secret */
 	unsigned attempts;
 	struct timespec started, ended;
+	bool has_mode, has_uid, has_gid, has_mtime; /* what was stored with the object */
+	uint32_t mode;           /* st_mode as stored (type bits included when stored) */
+	uint32_t uid, gid;
+	struct timespec mtime;   /* stored only within +-292 years of 1970 (else as absent) */
 };
 
 struct s3b_journal;
@@ -67,6 +71,11 @@ int64_t s3b_journal_begin(struct s3b_journal *j, const struct s3b_obj_record *r)
 void s3b_journal_finish(struct s3b_journal *j, int64_t id, const struct s3b_obj_record *r);
 /* Wait until everything queued so far is committed.  0 or EIO. */
 int s3b_journal_sync(struct s3b_journal *j);
+
+/* The object dst_bucket/dst_key got new metadata in place (a chmod or
+ * touch after it was written: a copy onto itself): its latest record, when
+ * verified, takes r's dst_etag and has_mode..mtime fields.  Queued. */
+void s3b_journal_set_attrs(struct s3b_journal *j, const struct s3b_obj_record *r);
 
 /* Multipart uploads in flight (queued like the rest). */
 void s3b_journal_upload_begun(struct s3b_journal *j, const char *endpoint, const char *bucket,
@@ -87,6 +96,27 @@ void s3b_journal_uploads_free(struct s3b_journal_upload *u, size_t n);
 int s3b_journal_lookup(struct s3b_journal *j, const char *dst_bucket, const char *dst_key,
 		       struct s3b_obj_record *out);
 void s3b_obj_record_free_strings(struct s3b_obj_record *r);
+
+/* What the mount stored with a destination object, for attributes without
+ * a HEAD. */
+struct s3b_journal_attrs {
+	char etag[80];            /* dst_etag of the record, "" if NULL (or longer than 79) */
+	uint64_t size;
+	bool has_mode, has_uid, has_gid, has_mtime;
+	uint32_t mode, uid, gid;
+	struct timespec mtime;
+};
+/* The attributes stored with dst_bucket/dst_key by the latest record of
+ * that destination (its highest id), when that record is verified and
+ * stored at least one of them.  0, ENOENT, or EIO.  Thread-safe, no
+ * allocation of ours: one indexed probe on the lookup connection under
+ * its lock.  Records are written asynchronously (queued): one begun or
+ * finished but not yet committed is not seen. */
+int s3b_journal_stored_attrs(struct s3b_journal *j, const char *dst_bucket, const char *dst_key,
+			     struct s3b_journal_attrs *out);
+/* Whether any record names dst_bucket as its destination (one indexed
+ * probe; false on a database error, which is logged). */
+bool s3b_journal_has_bucket(struct s3b_journal *j, const char *dst_bucket);
 
 /* Counters for metrics and status (no database access). */
 struct s3b_journal_counts {

@@ -259,6 +259,7 @@ static int bridge_server(struct s3b_mount *m, struct s3b_fh *fh)
 	r.size = fh->bsrc_size;
 	r.parts = res.parts;
 	r.status = S3B_ST_VERIFIED;
+	s3b_record_set_posix(&r, &n.pm);
 	r.error = why;
 	r.attempts = res.attempts;
 	r.started = fh->started;

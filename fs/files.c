@@ -491,6 +491,18 @@ void s3b_files_jbegin(struct s3b_mount *m, struct s3b_fh *fh)
 /* The outcome of record jid.  A verified record is durable before this
  * returns (close() reports success only after it): 0, or EIO when the
  * journal cannot make it so. */
+void s3b_record_set_posix(struct s3b_obj_record *r, const struct s3b_posix_meta *pm)
+{
+	r->has_mode = pm->has_mode;
+	r->mode = (uint32_t)pm->mode;
+	r->has_uid = pm->has_uid;
+	r->uid = (uint32_t)pm->uid;
+	r->has_gid = pm->has_gid;
+	r->gid = (uint32_t)pm->gid;
+	r->has_mtime = pm->has_mtime;
+	r->mtime = pm->mtime;
+}
+
 int s3b_files_jfinish(struct s3b_mount *m, int64_t jid, struct s3b_obj_record *r)
 {
 	int rc;
@@ -847,6 +859,7 @@ static int commit_locked(struct s3b_mount *m, struct s3b_fh *fh)
 
 		s3b_files_record_from(&r, m, fh->path + 1, fh->b, fh->key, fh->started, &res,
 				      pc.paired ? &pc.src : NULL, S3B_ST_VERIFIED);
+		s3b_record_set_posix(&r, &n.pm);
 		rc = s3b_files_jfinish(m, fh->jid, &r);
 		fh->jid = 0;
 		if (rc) {

@@ -59,6 +59,9 @@ void s3b_file_unref(struct s3b_mount *m, struct s3b_fh *fh);
  * as copied; EOPNOTSUPP makes cp fall back to read and write. */
 int s3b_file_copy_range(struct s3b_mount *m, struct s3b_fh *src, off_t off_in,
 			struct s3b_fh *dst, off_t off_out, size_t len, size_t *copied);
+/* The attributes stored with an object, into its journal record (so that
+ * a later listing can show them without a HEAD). */
+void s3b_record_set_posix(struct s3b_obj_record *r, const struct s3b_posix_meta *pm);
 /* Metadata change on an open file (cp -p sets times before close). */
 int s3b_file_set_posix(struct s3b_mount *m, struct s3b_fh *fh, const struct s3b_posix_meta *pm);
 

@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etag.h"
+#include "journal.h"
 #include "log.h"
 
 #define NAME_MAX_BYTES 255
@@ -163,7 +165,10 @@ static void node_from_entry(const struct s3_list_entry *e, struct s3b_node *n)
 	memset(n, 0, sizeof(*n));
 	n->is_file = true;
 	n->size = e->size;
-	n->mtime = e->mtime;
+	/* whole seconds, as a HEAD's Last-Modified gives them: an object must
+	 * show one mtime whichever way it was looked up (rsync compares them
+	 * to the nanosecond) */
+	n->mtime = (struct timespec){ .tv_sec = e->mtime.tv_sec };
 	memcpy(n->etag, e->etag, sizeof(n->etag));
 }
 
@@ -357,6 +362,38 @@ static int rename_conflict(struct s3b_dirstream *ds, size_t i, bool say)
 
 /* Fetch the next page into items (merged files and prefixes, sorted,
  * filtered, conflicts renamed) and feed the cache. */
+/* A listed object this mount (or an earlier mount with the same journal)
+ * wrote: the journal has the mode, owner and mtime stored with it, valid
+ * while the object is the one written (same ETag and size).  Saves the HEAD
+ * a listing's attributes would otherwise need, and makes them right:
+ * rsync -a compares the stored mtime, not LastModified. */
+static void journal_meta(struct s3b_mount *m, struct s3b_bucket *b, const char *key,
+			 struct s3b_node *n)
+{
+	struct s3b_journal_attrs a;
+	struct s3b_etag x, y;
+
+	if (s3b_journal_stored_attrs(m->journal, b->spec.bucket, key, &a) != 0 ||
+	    a.size != n->size)
+		return;
+	s3b_etag_parse(a.etag, &x);
+	s3b_etag_parse(n->etag, &y);
+	if (x.kind == S3B_ETAG_OPAQUE || x.kind != y.kind || x.parts != y.parts ||
+	    memcmp(x.md5, y.md5, sizeof(x.md5)) != 0)
+		return;
+	memset(&n->pm, 0, sizeof(n->pm));
+	n->pm.has_mode = a.has_mode;
+	n->pm.mode = (mode_t)a.mode;
+	n->pm.has_uid = a.has_uid;
+	n->pm.uid = (uid_t)a.uid;
+	n->pm.has_gid = a.has_gid;
+	n->pm.gid = (gid_t)a.gid;
+	n->pm.has_mtime = a.has_mtime;
+	n->pm.mtime = a.mtime;
+	n->has_meta = true;
+	n->need_meta = false;
+}
+
 static int fetch_page(struct s3b_dirstream *ds)
 {
 	struct s3_list_params lp = { .prefix = ds->prefix, .delimiter = "/",
@@ -364,6 +401,7 @@ static int fetch_page(struct s3b_dirstream *ds)
 	struct s3_list_page page;
 	struct s3_error err;
 	size_t pl = strlen(ds->prefix), n = 0;
+	bool journaled;
 	int rc;
 
 	rc = s3_list_objects(ds->b->client, &lp, &page, &err);
@@ -418,23 +456,26 @@ static int fetch_page(struct s3b_dirstream *ds)
 	ds->n_items = n;
 	qsort(ds->items, n, sizeof(*ds->items), cmp_items);
 	/* feed the cache, and rename an object hidden by a directory */
+	journaled = ds->m->journal && s3b_journal_has_bucket(ds->m->journal, ds->b->spec.bucket);
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &ds->items[i];
 		char *key = child_key(ds, it->name, strlen(it->name));
+		struct s3b_node known;
 
 		if (!key)
 			goto nomem;
-		s3b_dircache_put(ds->m->dc, ds->b->index, key, &it->node, true);
-		if (!it->is_dir) {
-			/* pick up metadata the cache knows for this very ETag */
-			struct s3b_node known;
-
-			if (s3b_dircache_get(ds->m->dc, ds->b->index, key, &known) == S3B_LK_FOUND &&
-			    known.has_meta && strcmp(known.etag, it->node.etag) == 0) {
-				it->node.has_meta = true;
-				it->node.pm = known.pm;
-			}
+		/* metadata the cache knows for this very ETag, else what the
+		 * journal says this mount stored with it */
+		if (!it->is_dir &&
+		    s3b_dircache_get(ds->m->dc, ds->b->index, key, &known) == S3B_LK_FOUND &&
+		    known.has_meta && strcmp(known.etag, it->node.etag) == 0) {
+			it->node.has_meta = true;
+			it->node.need_meta = false;
+			it->node.pm = known.pm;
+		} else if (!it->is_dir && journaled) {
+			journal_meta(ds->m, ds->b, key, &it->node);
 		}
+		s3b_dircache_put(ds->m->dc, ds->b->index, key, &it->node, true);
 		free(key);
 		if (rename_conflict(ds, i, true))
 			goto nomem;

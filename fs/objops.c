@@ -470,6 +470,23 @@ out:
 }
 
 /* Store new metadata on a closed object: a copy onto itself. */
+/* The journal's record of key (when the mount wrote it) takes the new
+ * attributes, so that a later listing shows them, not the old ones. */
+static void journal_restamped(struct s3b_mount *m, struct s3b_bucket *b, const char *key,
+			      const char *etag, const struct s3b_posix_meta *pm)
+{
+	struct s3b_obj_record r;
+
+	if (!m->journal)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.dst_bucket = b->spec.bucket;
+	r.dst_key = key;
+	r.dst_etag = etag;
+	s3b_record_set_posix(&r, pm);
+	s3b_journal_set_attrs(m->journal, &r);
+}
+
 static int restamp(struct s3b_mount *m, struct s3b_bucket *b, const char *key,
 		   const struct s3b_posix_meta *pm, const char *xname, const char *xvalue,
 		   size_t xlen, bool xremove, struct s3b_fh *open_fh)
@@ -524,6 +541,7 @@ static int restamp(struct s3b_mount *m, struct s3b_bucket *b, const char *key,
 	if (!rc) {
 		s3b_node_written(&n, info.size, etag, &info.meta);
 		s3b_dircache_put(m->dc, b->index, key, &n, true);
+		journal_restamped(m, b, key, etag, &n.pm);
 		if (open_fh) {
 			/* an open handle (touch, futimens) must see the new values */
 			struct s3_meta copy;

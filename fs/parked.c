@@ -281,6 +281,7 @@ int s3b_parked_rename(struct s3b_mount *m, const char *from, struct s3b_bucket *
 	s3b_dircache_put(m->dc, to_b->index, to_key, &n, true);
 	s3b_files_record_from(&r, m, to_path ? to_path : p->path + 1, to_b, to_key, p->started,
 			      &res, pc.paired ? &pc.src : NULL, S3B_ST_VERIFIED);
+	s3b_record_set_posix(&r, &n.pm);
 	rc = s3b_files_jfinish(m, p->jid, &r);
 	free(to_path);
 	if (rc) {

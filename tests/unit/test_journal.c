@@ -2,7 +2,9 @@
  * tests/unit/test_journal.c — the journal's writer and recovery: schema
  * and reopen, round trip, group commit, backpressure, kill -9 durability,
  * orphans, latest-per-path bookkeeping against an independent model,
- * version and format refusal, one mount per journal, snapshot views.
+ * version and format refusal, one mount per journal, snapshot views; the
+ * stored attributes (mode, uid, gid, mtime) and their probes, and the
+ * upgrade of a version-1 journal (whose schema is copied below as it was).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "check.h"
 #include "journal.h"
 #include "journal_impl.h"
+#include "log.h"
 
 static char tmpdir[] = "/tmp/s3b_test_journal.XXXXXX";
 
@@ -612,12 +617,12 @@ static void test_refusals(void)
 
 	/* a newer schema (user_version at offset 60 of the header, written
 	 * behind SQLite's back after a clean close) */
-	put_be32(p, 60, 2);
+	put_be32(p, 60, 3);
 	CHECK_INT(s3b_journal_open(p, &j2, why, sizeof(why)), ENOTSUP);
 	CHECK(strstr(why, "newer") != NULL);
 	CHECK_INT(s3b_jview_open(p, &v, why, sizeof(why)), ENOTSUP);
 	/* another program's database (application_id at offset 68) */
-	put_be32(p, 60, 1);
+	put_be32(p, 60, 2);
 	put_be32(p, 68, 0x12345678);
 	CHECK_INT(s3b_journal_open(p, &j2, why, sizeof(why)), EINVAL);
 	CHECK(strstr(why, "not an s3bridge journal") != NULL);
@@ -716,6 +721,532 @@ static void test_snapshot(void)
 	CHECK(grew >= 10); /* the writer really was committing meanwhile */
 }
 
+/* ---- stored attributes ------------------------------------------------- */
+
+static const struct timespec T1 = {.tv_sec = 1600000000, .tv_nsec = 123456789};
+static const struct timespec T2 = {.tv_sec = 1700000000, .tv_nsec = 987654321};
+
+/* A record of dst/KEY in bucket "dst" with the given attributes; flags is
+ * a set of 'm' (mode 0100644), 'u' (uid 1000), 'g' (gid 1001), 't' (mtime t). */
+static struct s3b_obj_record arec(const char *path, const char *key, enum s3b_obj_status st,
+				  const char *flags, struct timespec t)
+{
+	struct s3b_obj_record r = mkrec(path, st, 42);
+
+	r.dst_key = key;
+	r.dst_etag = "\"0123456789abcdef0123456789abcdef\"";
+	if (strchr(flags, 'm'))
+		r.has_mode = true, r.mode = 0100644;
+	if (strchr(flags, 'u'))
+		r.has_uid = true, r.uid = 1000;
+	if (strchr(flags, 'g'))
+		r.has_gid = true, r.gid = 1001;
+	if (strchr(flags, 't'))
+		r.has_mtime = true, r.mtime = t;
+	return r;
+}
+
+/* Record r as its status says (begin always records pending). */
+static int64_t put(struct s3b_journal *j, const struct s3b_obj_record *r)
+{
+	int64_t id = s3b_journal_begin(j, r);
+
+	if (r->status != S3B_ST_PENDING)
+		s3b_journal_finish(j, id, r);
+	return id;
+}
+
+static void test_attrs_round_trip(void)
+{
+	/* each combination of the four, through begin and through finish */
+	static const char *const combos[] = {"", "m", "u", "g", "t", "mt", "ug", "mugt"};
+	struct s3b_obj_record r, out;
+	struct s3b_journal *j;
+	char p[256], key[32];
+
+	jpath(p, sizeof(p), "attrs.db");
+	j = jopen(p, NULL);
+	if (!j)
+		return;
+	for (size_t i = 0; i < sizeof(combos) / sizeof(combos[0]); i++) {
+		const char *f = combos[i];
+		int64_t id;
+
+		snprintf(key, sizeof(key), "k%zu", i);
+		/* begun with all four, finished with the combination: finish
+		 * replaces them (NULL where the flag is off) */
+		r = arec(key, key, S3B_ST_PENDING, "mugt", T1);
+		id = s3b_journal_begin(j, &r);
+		CHECK_INT(s3b_journal_sync(j), 0);
+		CHECK_INT(s3b_journal_lookup(j, "dst", key, &out), 0);
+		CHECK(out.has_mode && out.has_uid && out.has_gid && out.has_mtime);
+		CHECK_INT(out.mode, 0100644);
+		CHECK_INT(out.uid, 1000);
+		CHECK_INT(out.gid, 1001);
+		CHECK_INT(out.mtime.tv_sec, 1600000000);
+		CHECK_INT(out.mtime.tv_nsec, 123456789);
+		s3b_obj_record_free_strings(&out);
+
+		r = arec(key, key, S3B_ST_VERIFIED, f, T2);
+		s3b_journal_finish(j, id, &r);
+		CHECK_INT(s3b_journal_sync(j), 0);
+		CHECK_INT(s3b_journal_lookup(j, "dst", key, &out), 0);
+		CHECK_INT(out.has_mode, strchr(f, 'm') != NULL);
+		CHECK_INT(out.has_uid, strchr(f, 'u') != NULL);
+		CHECK_INT(out.has_gid, strchr(f, 'g') != NULL);
+		CHECK_INT(out.has_mtime, strchr(f, 't') != NULL);
+		CHECK_INT(out.mode, strchr(f, 'm') ? 0100644 : 0);
+		CHECK_INT(out.uid, strchr(f, 'u') ? 1000 : 0);
+		CHECK_INT(out.gid, strchr(f, 'g') ? 1001 : 0);
+		CHECK_INT(out.mtime.tv_sec, strchr(f, 't') ? 1700000000 : 0);
+		CHECK_INT(out.mtime.tv_nsec, strchr(f, 't') ? 987654321 : 0);
+		s3b_obj_record_free_strings(&out);
+	}
+
+	/* values at the edges: the epoch itself is a stored mtime (not
+	 * "unknown"), 1969 reads back as 1969, a mode with every bit, ids
+	 * above 2^31; an mtime past 2262 cannot be held and reads as absent */
+	r = arec("edge", "edge", S3B_ST_VERIFIED, "mugt", (struct timespec){0, 0});
+	r.mode = 0xffffffffu;
+	r.uid = 4000000000u;
+	r.gid = 0;
+	put(j, &r);
+	r = arec("past", "past", S3B_ST_VERIFIED, "t", (struct timespec){-2, 500000000});
+	put(j, &r);
+	r = arec("far", "far", S3B_ST_VERIFIED, "mt", (struct timespec){10000000000, 0});
+	put(j, &r);
+	CHECK_INT(s3b_journal_sync(j), 0);
+	CHECK_INT(s3b_journal_lookup(j, "dst", "edge", &out), 0);
+	CHECK(out.has_mtime && out.has_mode && out.has_uid && out.has_gid);
+	CHECK_INT(out.mtime.tv_sec, 0);
+	CHECK_INT(out.mtime.tv_nsec, 0);
+	CHECK_INT(out.mode, 0xffffffffu);
+	CHECK_INT(out.uid, 4000000000u);
+	CHECK_INT(out.gid, 0);
+	s3b_obj_record_free_strings(&out);
+	CHECK_INT(s3b_journal_lookup(j, "dst", "past", &out), 0);
+	CHECK(out.has_mtime);
+	CHECK_INT(out.mtime.tv_sec, -2);
+	CHECK_INT(out.mtime.tv_nsec, 500000000);
+	s3b_obj_record_free_strings(&out);
+	CHECK_INT(s3b_journal_lookup(j, "dst", "far", &out), 0);
+	CHECK(!out.has_mtime);
+	CHECK(out.has_mode);
+	s3b_obj_record_free_strings(&out);
+	s3b_journal_close(j);
+
+	/* views read them too (journal.csv and friends come from these rows) */
+	{
+		struct s3b_jview *v;
+		struct s3b_jrow row;
+		char why[256];
+		bool got = false;
+
+		CHECK_INT(s3b_jview_open(p, &v, why, sizeof(why)), 0);
+		if (!v)
+			return;
+		CHECK_INT(s3b_jview_scan(v, S3B_JSCAN_PATH, "past", 0), 0);
+		CHECK_INT(s3b_jview_next(v, &row, &got), 0);
+		CHECK(got);
+		if (got) {
+			CHECK(row.rec.has_mtime && !row.rec.has_mode);
+			CHECK_INT(row.rec.mtime.tv_sec, -2);
+		}
+		s3b_jview_close(v);
+	}
+}
+
+static void test_stored_attrs(void)
+{
+	struct s3b_journal_attrs a;
+	struct s3b_obj_record r;
+	struct s3b_journal *j;
+	char p[256], longtag[120];
+	int64_t id;
+
+	jpath(p, sizeof(p), "stored.db");
+	j = jopen(p, NULL);
+	if (!j)
+		return;
+	memset(&a, 0x5a, sizeof(a));
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "a", &a), ENOENT); /* empty journal */
+	CHECK_INT(a.has_mode, 0);                                       /* cleared */
+	CHECK(!s3b_journal_has_bucket(j, "dst"));
+
+	r = arec("dst/a", "a", S3B_ST_VERIFIED, "mt", T1);   /* verified, mode + mtime */
+	put(j, &r);
+	r = arec("dst/b", "b", S3B_ST_VERIFIED, "", T1);     /* verified, nothing stored */
+	put(j, &r);
+	r = arec("dst/c", "c", S3B_ST_FAILED, "mugt", T1);   /* stored, but failed */
+	put(j, &r);
+	r = arec("dst/d", "d", S3B_ST_VERIFIED, "u", T1);    /* only the uid, no ETag */
+	r.dst_etag = NULL;
+	r.src_bucket = "srcbucket";
+	put(j, &r);
+	memset(longtag, 'e', sizeof(longtag) - 1);           /* an ETag that does not fit */
+	longtag[sizeof(longtag) - 1] = '\0';
+	r = arec("dst/e", "e", S3B_ST_VERIFIED, "g", T1);
+	r.dst_etag = longtag;
+	put(j, &r);
+	CHECK_INT(s3b_journal_sync(j), 0);
+
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "a", &a), 0);
+	CHECK_STR(a.etag, "\"0123456789abcdef0123456789abcdef\"");
+	CHECK_INT(a.size, 42);
+	CHECK(a.has_mode && a.has_mtime && !a.has_uid && !a.has_gid);
+	CHECK_INT(a.mode, 0100644);
+	CHECK_INT(a.mtime.tv_sec, 1600000000);
+	CHECK_INT(a.mtime.tv_nsec, 123456789);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "b", &a), ENOENT);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "c", &a), ENOENT);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "d", &a), 0);
+	CHECK_STR(a.etag, "");
+	CHECK(a.has_uid && !a.has_mode && !a.has_gid && !a.has_mtime);
+	CHECK_INT(a.uid, 1000);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "e", &a), 0);
+	CHECK_STR(a.etag, "");
+	CHECK(a.has_gid);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "nope", &a), ENOENT);
+	CHECK_INT(s3b_journal_stored_attrs(j, "other", "a", &a), ENOENT);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "A", &a), ENOENT); /* exact key */
+
+	/* a key written again: the latest record wins, whatever it says */
+	r = arec("dst/a", "a", S3B_ST_VERIFIED, "m", T2);
+	r.mode = 0100600;
+	r.size = 7;
+	r.dst_etag = "\"second\"";
+	put(j, &r);
+	CHECK_INT(s3b_journal_sync(j), 0);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "a", &a), 0);
+	CHECK_STR(a.etag, "\"second\"");
+	CHECK_INT(a.size, 7);
+	CHECK(a.has_mode && !a.has_mtime); /* not the older record's mtime */
+	CHECK_INT(a.mode, 0100600);
+	/* a newer copy in progress hides the verified one... */
+	r = arec("dst/a", "a", S3B_ST_PENDING, "mt", T2);
+	id = s3b_journal_begin(j, &r);
+	CHECK_INT(s3b_journal_sync(j), 0);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "a", &a), ENOENT);
+	/* ...until it is verified */
+	r.status = S3B_ST_VERIFIED;
+	r.mode = 0100755;
+	s3b_journal_finish(j, id, &r);
+	CHECK_INT(s3b_journal_sync(j), 0);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "a", &a), 0);
+	CHECK_INT(a.mode, 0100755);
+	CHECK_INT(a.mtime.tv_sec, 1700000000);
+	CHECK_INT(a.mtime.tv_nsec, 987654321);
+	/* and a failed rewrite hides it again: the object there is unknown */
+	r = arec("dst/a", "a", S3B_ST_FAILED, "mt", T1);
+	put(j, &r);
+	CHECK_INT(s3b_journal_sync(j), 0);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "a", &a), ENOENT);
+	/* the same key in another bucket is another object */
+	r = arec("dst2/a", "a", S3B_ST_VERIFIED, "g", T1);
+	r.dst_bucket = "dst2";
+	put(j, &r);
+	CHECK_INT(s3b_journal_sync(j), 0);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst2", "a", &a), 0);
+	CHECK(a.has_gid && !a.has_mode);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "a", &a), ENOENT);
+
+	/* attributes changed in place (chmod/touch: a copy onto itself) */
+	memset(&r, 0, sizeof(r));
+	r.dst_bucket = "dst2";
+	r.dst_key = "a";
+	r.dst_etag = "\"restamped\"";
+	r.has_mode = r.has_mtime = true;
+	r.mode = 0100640;
+	r.mtime = (struct timespec){ .tv_sec = 1234567890, .tv_nsec = 5 };
+	s3b_journal_set_attrs(j, &r);
+	r.dst_bucket = "dst"; /* its latest record failed: nothing to update */
+	s3b_journal_set_attrs(j, &r);
+	CHECK_INT(s3b_journal_sync(j), 0);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst2", "a", &a), 0);
+	CHECK_STR(a.etag, "\"restamped\"");
+	CHECK(a.has_mode && a.has_mtime && !a.has_gid); /* replaced, not merged */
+	CHECK_INT(a.mode, 0100640);
+	CHECK_INT(a.mtime.tv_sec, 1234567890);
+	CHECK_INT(a.mtime.tv_nsec, 5);
+	CHECK_INT(s3b_journal_stored_attrs(j, "dst", "a", &a), ENOENT);
+
+	CHECK(s3b_journal_has_bucket(j, "dst"));
+	CHECK(s3b_journal_has_bucket(j, "dst2"));
+	CHECK(!s3b_journal_has_bucket(j, "ds"));        /* no prefix match */
+	CHECK(!s3b_journal_has_bucket(j, "srcbucket")); /* a source is not a destination */
+	CHECK(!s3b_journal_has_bucket(j, NULL));
+	s3b_journal_close(j);
+}
+
+/* ---- version 1 ---------------------------------------------------------- */
+
+/* The schema of version 1, exactly as s3bridge created it. */
+static const char schema_v1[] =
+	"CREATE TABLE objects ("
+	" id INTEGER PRIMARY KEY,"
+	" run INTEGER NOT NULL,"
+	" path TEXT NOT NULL,"
+	" src_bucket TEXT, src_key TEXT, src_etag TEXT, src_size INTEGER,"
+	" dst_bucket TEXT, dst_key TEXT, dst_etag TEXT,"
+	" size INTEGER NOT NULL,"
+	" md5 TEXT, sha256 TEXT, crc32c TEXT,"
+	" part_size INTEGER NOT NULL, parts INTEGER NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN"
+	"  ('pending','verified','failed','mismatch','interrupted')),"
+	" error TEXT, attempts INTEGER NOT NULL,"
+	" started INTEGER, ended INTEGER,"
+	" latest INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX objects_path ON objects(path, id);"
+	"CREATE INDEX objects_dst ON objects(dst_bucket, dst_key, id);"
+	"CREATE INDEX objects_latest ON objects(status, id) WHERE latest = 1;"
+	"CREATE INDEX objects_pending ON objects(id) WHERE status = 'pending';"
+	"CREATE TABLE uploads ("
+	" id INTEGER PRIMARY KEY, run INTEGER NOT NULL, endpoint TEXT,"
+	" bucket TEXT NOT NULL, key TEXT NOT NULL, upload_id TEXT NOT NULL,"
+	" begun INTEGER NOT NULL);"
+	"CREATE INDEX uploads_upload_id ON uploads(upload_id);"
+	"CREATE TABLE counters (status TEXT PRIMARY KEY,"
+	" objects INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO counters VALUES ('pending',0,0),('verified',0,0),"
+	" ('failed',0,0),('mismatch',0,0),('interrupted',0,0);"
+	"CREATE TABLE totals (one INTEGER PRIMARY KEY CHECK (one = 1),"
+	" runs INTEGER NOT NULL, records INTEGER NOT NULL,"
+	" first_start INTEGER, last_end INTEGER);"
+	"INSERT INTO totals VALUES (1, 0, 0, NULL, NULL);"
+	"CREATE TABLE checks (id INTEGER PRIMARY KEY, ran INTEGER NOT NULL,"
+	" missing INTEGER NOT NULL, extra INTEGER NOT NULL, differ INTEGER NOT NULL,"
+	" unverified INTEGER NOT NULL, text TEXT NOT NULL);"
+	"CREATE TRIGGER objects_ai AFTER INSERT ON objects BEGIN"
+	" UPDATE counters SET objects = objects + 1, bytes = bytes + NEW.size"
+	"  WHERE NEW.latest = 1 AND status = NEW.status;"
+	" UPDATE totals SET records = records + 1,"
+	"  first_start = CASE WHEN NEW.started IS NOT NULL AND"
+	"   (first_start IS NULL OR NEW.started < first_start)"
+	"   THEN NEW.started ELSE first_start END,"
+	"  last_end = CASE WHEN NEW.ended IS NOT NULL AND"
+	"   (last_end IS NULL OR NEW.ended > last_end)"
+	"   THEN NEW.ended ELSE last_end END;"
+	"END;"
+	"CREATE TRIGGER objects_au AFTER UPDATE ON objects BEGIN"
+	" UPDATE counters SET objects = objects - 1, bytes = bytes - OLD.size"
+	"  WHERE OLD.latest = 1 AND status = OLD.status;"
+	" UPDATE counters SET objects = objects + 1, bytes = bytes + NEW.size"
+	"  WHERE NEW.latest = 1 AND status = NEW.status;"
+	" UPDATE totals SET"
+	"  first_start = CASE WHEN NEW.started IS NOT NULL AND"
+	"   (first_start IS NULL OR NEW.started < first_start)"
+	"   THEN NEW.started ELSE first_start END,"
+	"  last_end = CASE WHEN NEW.ended IS NOT NULL AND"
+	"   (last_end IS NULL OR NEW.ended > last_end)"
+	"   THEN NEW.ended ELSE last_end END"
+	"  WHERE NEW.started IS NOT OLD.started OR NEW.ended IS NOT OLD.ended;"
+	"END;"
+	"CREATE TRIGGER objects_ad AFTER DELETE ON objects BEGIN"
+	" UPDATE counters SET objects = objects - 1, bytes = bytes - OLD.size"
+	"  WHERE OLD.latest = 1 AND status = OLD.status;"
+	" UPDATE totals SET records = records - 1;"
+	"END;"
+	"PRAGMA application_id = 1395868234;"
+	"PRAGMA user_version = 1;";
+
+/* A version-1 journal of one earlier run: a verified record of
+ * dst/old.bin (bucket "b", key "old.bin", 1234 bytes) with digests, and a
+ * multipart upload that run never ended.  Written with SQLite directly. */
+static int make_v1(const char *p)
+{
+	static const char rows[] =
+		"PRAGMA journal_mode = WAL;"
+		"UPDATE totals SET runs = 1;"
+		"INSERT INTO objects (id, run, path, src_bucket, src_key, src_etag, src_size,"
+		" dst_bucket, dst_key, dst_etag, size, md5, sha256, crc32c, part_size, parts,"
+		" status, error, attempts, started, ended, latest) VALUES (1, 1, 'dst/old.bin',"
+		" NULL, NULL, NULL, NULL, 'b', 'old.bin', '\"e1\"', 1234,"
+		" '900150983cd24fb0d6963f7d28e17f72',"
+		" 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',"
+		" '364b3fb7', 0, 0, 'verified', NULL, 1, 1600000000000000000,"
+		" 1600000001000000000, 1);"
+		"INSERT INTO uploads (run, endpoint, bucket, key, upload_id, begun)"
+		" VALUES (1, 'http://h', 'b', 'big', 'UPV1', 1600000000000000000);";
+	sqlite3 *db = NULL;
+	char *err = NULL;
+	int rc = sqlite3_open(p, &db);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, schema_v1, NULL, NULL, &err);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, rows, NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "make_v1: %s\n", err ? err : sqlite3_errmsg(db));
+	sqlite3_free(err);
+	sqlite3_close(db);
+	return rc;
+}
+
+/* PRAGMA user_version and the number of columns of objects, read with
+ * SQLite directly; -1 on error. */
+static void file_schema(const char *p, int *version, int *columns)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	*version = *columns = -1;
+	if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info('objects')", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		*columns = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+out:
+	sqlite3_close(db);
+}
+
+/* Lines of the log file at p that contain s. */
+static int count_lines(const char *p, const char *s)
+{
+	char line[4096];
+	int n = 0;
+	FILE *f = fopen(p, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, s) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Reports read a version-1 file that no mount upgraded, and leave it so. */
+static void test_v1_read_only(void)
+{
+	char p[256], why[256];
+	struct s3b_jview *v = NULL;
+	struct s3b_jrow row;
+	int ver, cols, n = 0;
+	bool got;
+
+	jpath(p, sizeof(p), "v1ro.db");
+	CHECK_INT(make_v1(p), SQLITE_OK);
+	CHECK_INT(s3b_jview_open(p, &v, why, sizeof(why)), 0);
+	if (!v)
+		return;
+	CHECK_INT(s3b_jview_totals(v)->records, 1);
+	CHECK_INT(s3b_jview_totals(v)->objects[S3B_ST_VERIFIED], 1);
+	CHECK_INT(s3b_jview_totals(v)->bytes[S3B_ST_VERIFIED], 1234);
+	CHECK_INT(s3b_jview_totals(v)->uploads, 1);
+	static const enum s3b_jscan scans[] = {S3B_JSCAN_ALL, S3B_JSCAN_VERIFIED, S3B_JSCAN_PATH};
+	for (size_t i = 0; i < sizeof(scans) / sizeof(scans[0]); i++) {
+		CHECK_INT(s3b_jview_scan(v, scans[i], "dst/old.bin", 0), 0);
+		while (s3b_jview_next(v, &row, &got) == 0 && got) {
+			n++;
+			CHECK_INT(row.id, 1);
+			CHECK_STR(row.rec.path, "dst/old.bin");
+			CHECK_STR(row.rec.dst_etag, "\"e1\"");
+			CHECK_STR(row.sha256_hex,
+				  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+			CHECK(!row.rec.has_mode && !row.rec.has_uid && !row.rec.has_gid &&
+			      !row.rec.has_mtime);
+		}
+	}
+	CHECK_INT(n, 3);
+	for (enum s3b_jscan s = S3B_JSCAN_BAD; s <= S3B_JSCAN_LAST_BAD; s++) {
+		CHECK_INT(s3b_jview_scan(v, s, NULL, 10), 0);
+		CHECK_INT(s3b_jview_next(v, &row, &got), 0);
+		CHECK(!got);
+	}
+	s3b_jview_close(v);
+	CHECK_INT(s3b_jfile_integrity(p, why, sizeof(why)), 0);
+	CHECK_INT(s3b_jfile_store_check(p, "ok\n", 0, 0, 0, 0), 0);
+	file_schema(p, &ver, &cols);
+	CHECK_INT(ver, 1); /* readers never upgrade */
+	CHECK_INT(cols, 22);
+}
+
+static void test_v1_upgrade(void)
+{
+	char p[256], logp[256], why[256];
+	struct s3b_journal_upload *u = NULL;
+	struct s3b_journal_attrs a;
+	struct s3b_obj_record r, out;
+	struct s3b_journal *j;
+	struct s3b_jview *v = NULL;
+	size_t n = 0;
+	int ver, cols;
+
+	jpath(p, sizeof(p), "v1.db");
+	jpath(logp, sizeof(logp), "v1.log");
+	CHECK_INT(make_v1(p), SQLITE_OK);
+	CHECK_INT(s3b_log_open(S3B_LOG_FILE, logp), 0);
+	j = jopen(p, NULL);
+	s3b_log_close();
+	if (!j)
+		return;
+	CHECK_INT(count_lines(logp, "schema upgraded from version 1 to 2"), 1);
+	file_schema(p, &ver, &cols);
+	CHECK_INT(ver, 2);
+	CHECK_INT(cols, 26);
+
+	/* the old row reads back whole, with nothing stored */
+	CHECK_INT(s3b_journal_lookup(j, "b", "old.bin", &out), 0);
+	CHECK_STR(out.path, "dst/old.bin");
+	CHECK_INT(out.status, S3B_ST_VERIFIED);
+	CHECK_INT(out.size, 1234);
+	CHECK(out.has_digests);
+	CHECK_INT(out.crc32c, 0x364b3fb7);
+	CHECK_INT(out.started.tv_sec, 1600000000);
+	CHECK(!out.has_mode && !out.has_uid && !out.has_gid && !out.has_mtime);
+	s3b_obj_record_free_strings(&out);
+	CHECK_INT(s3b_journal_stored_attrs(j, "b", "old.bin", &a), ENOENT);
+	CHECK(s3b_journal_has_bucket(j, "b"));
+	/* the earlier run's upload is an orphan, as before */
+	CHECK_INT(s3b_journal_orphans(j, &u, &n), 0);
+	CHECK_INT(n, 1);
+	if (n == 1)
+		CHECK_STR(u[0].upload_id, "UPV1");
+	s3b_journal_uploads_free(u, n);
+
+	/* new records store attributes; ids go on after the old ones */
+	r = arec("dst/new.bin", "new.bin", S3B_ST_VERIFIED, "mugt", T2);
+	r.dst_bucket = "b";
+	CHECK_INT(put(j, &r), 2);
+	CHECK_INT(s3b_journal_sync(j), 0);
+	CHECK_INT(s3b_journal_stored_attrs(j, "b", "new.bin", &a), 0);
+	CHECK(a.has_mode && a.has_uid && a.has_gid && a.has_mtime);
+	CHECK_INT(a.mode, 0100644);
+	CHECK_INT(a.mtime.tv_nsec, 987654321);
+	s3b_journal_close(j);
+
+	/* a version-2 file opens again (twice), without another upgrade */
+	for (int i = 0; i < 2; i++) {
+		CHECK_INT(s3b_log_open(S3B_LOG_FILE, logp), 0);
+		j = jopen(p, NULL);
+		s3b_log_close();
+		if (!j)
+			return;
+		CHECK_INT(s3b_journal_stored_attrs(j, "b", "new.bin", &a), 0);
+		CHECK_INT(a.uid, 1000);
+		s3b_journal_close(j);
+	}
+	CHECK_INT(count_lines(logp, "schema upgraded"), 1);
+	file_schema(p, &ver, &cols);
+	CHECK_INT(ver, 2);
+	CHECK_INT(cols, 26);
+
+	CHECK_INT(s3b_jview_open(p, &v, why, sizeof(why)), 0);
+	if (v) {
+		CHECK_INT(s3b_jview_totals(v)->records, 2);
+		CHECK_INT(s3b_jview_totals(v)->runs, 4);
+		CHECK_INT(s3b_jview_totals(v)->objects[S3B_ST_VERIFIED], 2);
+		s3b_jview_close(v);
+	}
+	CHECK_INT(s3b_jfile_integrity(p, why, sizeof(why)), 0);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -733,6 +1264,10 @@ int main(int argc, char **argv)
 	test_latest_model();
 	test_refusals();
 	test_snapshot();
+	test_attrs_round_trip();
+	test_stored_attrs();
+	test_v1_read_only();
+	test_v1_upgrade();
 	{
 		char cmd[300];
 
