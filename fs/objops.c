@@ -132,11 +132,13 @@ int s3b_obj_unlink(struct s3b_mount *m, const char *path)
 		rc = s3_delete_object(p.b->client, p.key, &err);
 		if (rc == ENOENT)
 			rc = 0;
-		if (rc)
+		if (rc) {
 			log_s3_error(p.b, "DeleteObject", p.key, &err);
-		s3b_dircache_forget(m->dc, p.b->index, p.key);
-		if (!rc)
+			s3b_dircache_forget(m->dc, p.b->index, p.key);
+		} else {
+			/* gone: the directory's cached listing stays complete */
 			s3b_dircache_put_absent(m->dc, p.b->index, p.key);
+		}
 	}
 	s3b_path_free(&p);
 	return rc;

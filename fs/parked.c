@@ -195,7 +195,9 @@ int s3b_parked_unlink(struct s3b_mount *m, const char *path)
 	if (!p)
 		return ENOENT;
 	if (s3b_path_resolve(m, path, &pp) == 0) {
-		s3b_dircache_forget(m->dc, p->b->index, pp.key);
+		/* the temporary name never existed on the server: absent, and
+		 * the directory's cached listing stays complete */
+		s3b_dircache_put_absent(m->dc, p->b->index, pp.key);
 		s3b_path_free(&pp);
 	}
 	parked_abandon(m, p, "the temporary file was removed before its rename");
@@ -252,7 +254,7 @@ int s3b_parked_rename(struct s3b_mount *m, const char *from, struct s3b_bucket *
 			rc = s3_delete_object(p->b->client, key, NULL);
 	}
 	if (s3b_path_resolve(m, from, &fp) == 0) {
-		s3b_dircache_forget(m->dc, p->b->index, fp.key);
+		s3b_dircache_put_absent(m->dc, p->b->index, fp.key); /* as in unlink */
 		s3b_path_free(&fp);
 	}
 	char *to_path = malloc(strlen(to_b->spec.name) + strlen(to_key) + 2);

@@ -170,6 +170,11 @@ if [ "$MODE" != cross ]; then
 	check "unmount before --delete" s3b_unmount "$MP"
 	s3b_wait_exit "$MP"
 	check "remount" s3b_mount "$MP" "$SRC_SPEC" "$DST_SPEC"
+	# mp17 and mp9 in src were written by a mount (they carry a stored
+	# mtime, which this mount's journal does not know): shown as their
+	# LastModified by a listing until looked up by name (README, known
+	# limits); the first rsync saw their stored mtime (cp -r had read it)
+	stat "$MP/src/a/mp17" "$MP/src/a/mp9" >/dev/null
 	reset_stats
 	plog=$(wc -l < "$S3B_WORKDIR"/proxy1.log)
 	out=$(rsync -a --delete -i --stats "$MP/src/" "$MP/dst/rs/")
