@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_MAX_ENTRIES 262144
+#define DEFAULT_MAX_ENTRIES 65536 /* about 19 MiB at 288 bytes an entry */
 #define MIN_MAX_ENTRIES 16
 
 struct entry {

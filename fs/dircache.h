@@ -61,7 +61,7 @@ enum s3b_lookup { S3B_LK_UNKNOWN, S3B_LK_ABSENT, S3B_LK_FOUND };
 struct s3b_dircache;
 
 /* ttl_ms 0 caches nothing (every entry is stale at once).  max_entries 0:
- * the default (262,144).  0 or ENOMEM. */
+ * the default (65,536).  0 or ENOMEM. */
 int s3b_dircache_create(unsigned ttl_ms, size_t max_entries, struct s3b_dircache **out);
 void s3b_dircache_destroy(struct s3b_dircache *dc);
 /* How long completeness is trusted (see above): ms, at most ttl_ms
