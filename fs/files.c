@@ -978,17 +978,33 @@ void s3b_file_release(struct s3b_mount *m, struct s3b_fh *fh)
 
 void s3b_files_finish(struct s3b_mount *m)
 {
-	for (;;) {
+	/* the deferred copies first (their outcome matters), then every other
+	 * file whose release never came (cp's sources, say): released as the
+	 * kernel would have, so that nothing is left open or unfreed */
+	for (bool deferred = true;;) {
 		struct s3b_fh *fh;
+		unsigned refs = 0;
 
 		pthread_mutex_lock(&m->open_lock);
-		for (fh = m->open_files; fh && !fh->deferred; fh = fh->next)
+		for (fh = m->open_files; fh && deferred && !fh->deferred; fh = fh->next)
 			;
+		if (fh)
+			refs = fh->refs;
 		pthread_mutex_unlock(&m->open_lock);
+		if (!fh && deferred) {
+			deferred = false;
+			continue;
+		}
 		if (!fh)
 			return;
-		LOG_N("%s/%s: unmounted before its release came: finishing its copy", fh->b->spec.name,
-		      fh->key);
+		if (fh->deferred)
+			LOG_N("%s/%s: unmounted before its release came: finishing its copy",
+			      fh->b->spec.name, fh->key);
+		if (refs != 1) {
+			LOG_W("%s/%s: still referenced at unmount; left as it is", fh->b->spec.name,
+			      fh->key);
+			return; /* not ours to free: never spin on it */
+		}
 		s3b_file_release(m, fh); /* the open's reference: frees it */
 	}
 }
